@@ -1,0 +1,102 @@
+"""Shared figure helpers: Agg figures (no pyplot state), annotated heatmaps updated in place.
+
+Figures are :class:`matplotlib.figure.Figure` objects created without pyplot, so widgets can
+redraw them many times without leaking, and notebooks display them explicitly.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib import patheffects
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["new_figure", "MatrixHeatmap", "matrix_heatmap", "figure_png", "label_axes"]
+
+
+def new_figure(width: float = 6.0, height: float = 4.0, dpi: int = 100, ncols: int = 1, nrows: int = 1):
+    """A fresh Agg figure and its axes (an array when ncols * nrows > 1)."""
+    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(nrows, ncols, squeeze=True)
+    return figure, axes
+
+
+def label_axes(ax, *, title: str, xlabel: str, ylabel: str) -> None:
+    """Every figure in the book has a title and labelled axes."""
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+
+
+def figure_png(figure: Figure, dpi: int | None = None) -> bytes:
+    """Render ``figure`` to PNG bytes (deterministic: no timestamp metadata)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+@dataclass
+class MatrixHeatmap:
+    """An annotated heatmap whose values can be replaced without re-creating the figure."""
+
+    figure: Figure
+    ax: object
+    image: object
+    texts: list
+    fmt: str
+
+    def update(self, matrix, *, title: str | None = None, vmin=None, vmax=None) -> None:
+        """Replace the displayed values (same shape) by mutating the existing artists."""
+        values = np.asarray(matrix, dtype=float)
+        shape = self.image.get_array().shape
+        if values.shape != shape:
+            raise ValueError(f"matrix must keep shape {shape}, got {values.shape}")
+        self.image.set_data(values)
+        low = float(values.min()) if vmin is None else vmin
+        high = float(values.max()) if vmax is None else vmax
+        if high <= low:
+            high = low + 1e-12
+        self.image.set_clim(low, high)
+        for text, value in zip(self.texts, values.ravel()):
+            text.set_text(format(value, self.fmt))
+        if title is not None:
+            self.ax.set_title(title)
+
+
+def matrix_heatmap(matrix, *, title: str, xlabel: str, ylabel: str,
+                   row_labels=None, col_labels=None, fmt: str = ".3f", ax=None,
+                   cmap: str = "viridis", annotate: bool = True, colorbar: bool = True,
+                   vmin=None, vmax=None) -> MatrixHeatmap:
+    """Draw ``matrix`` as an annotated heatmap with a title, axis labels and tick labels."""
+    values = np.asarray(matrix, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"matrix must be 2-dimensional, got shape {values.shape}")
+    if ax is None:
+        rows, cols = values.shape
+        figure, ax = new_figure(width=min(1.6 + 0.62 * cols, 10), height=min(1.2 + 0.42 * rows, 8))
+    else:
+        figure = ax.figure
+    image = ax.imshow(values, cmap=cmap, aspect="auto",
+                      vmin=values.min() if vmin is None else vmin,
+                      vmax=values.max() if vmax is None else vmax)
+    label_axes(ax, title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.set_xticks(range(values.shape[1]))
+    ax.set_yticks(range(values.shape[0]))
+    if col_labels is not None:
+        ax.set_xticklabels(col_labels, rotation=45, ha="right")
+    if row_labels is not None:
+        ax.set_yticklabels(row_labels)
+    texts = []
+    if annotate:
+        for (i, j), value in np.ndenumerate(values):
+            # Black text with a white halo stays readable on every colour of the map.
+            texts.append(ax.text(j, i, format(value, fmt), ha="center", va="center",
+                                 color="black", fontsize=8,
+                                 path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")]))
+    if colorbar:
+        figure.colorbar(image, ax=ax)
+    return MatrixHeatmap(figure, ax, image, texts, fmt)

@@ -1,0 +1,135 @@
+"""The base of every chapter's widget panel.
+
+A :class:`Panel` holds named controls, a message line and an image of a figure. When a control
+changes, the panel reads every control's value and calls the chapter's ``update(values)``.
+``update`` recomputes with the package and mutates the figure's existing artists; the panel then
+re-renders the PNG. If ``update`` raises ``ValueError`` (the package's way of saying a parameter
+is wrong), the message appears next to the controls and the last good figure stays.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Callable
+
+import ipywidgets as widgets
+import numpy as np
+
+from ..plots.common import figure_png
+from ..validation import as_array
+
+__all__ = ["Panel", "parse_matrix", "parse_vector", "matrix_text"]
+
+
+def parse_matrix(text: str, name: str, *, shape: tuple | None = None) -> np.ndarray:
+    """Read a matrix typed as rows separated by ';' and entries by ',' or spaces.
+
+    ``"0.2, 0.2; 0.2, 0.2"`` is the 2x2 matrix [[0.2, 0.2], [0.2, 0.2]]. Raises ``ValueError``
+    naming ``name`` for a non-numeric entry, ragged rows or the wrong shape.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"{name} is empty: type rows separated by ';' and entries by ','")
+    rows = []
+    for row_number, row in enumerate(text.strip().strip(";").split(";"), start=1):
+        entries = row.replace(",", " ").split()
+        values = []
+        for entry in entries:
+            try:
+                values.append(float(entry))
+            except ValueError:
+                raise ValueError(f"{name}: row {row_number} has a non-numeric entry {entry!r}") from None
+        rows.append(values)
+    lengths = {len(row) for row in rows}
+    if len(lengths) != 1 or 0 in lengths:
+        raise ValueError(f"{name}: every row needs the same number of entries, got {[len(r) for r in rows]}")
+    return as_array(rows, name, shape=shape)
+
+
+def parse_vector(text: str, name: str, *, length: int | None = None) -> np.ndarray:
+    """Read a vector typed as entries separated by ',' or spaces."""
+    matrix = parse_matrix(text.replace(";", ","), name)
+    return as_array(matrix.ravel(), name, shape=(length,))
+
+
+def matrix_text(matrix) -> str:
+    """The inverse of :func:`parse_matrix`: '0.2, 0.2; 0.2, 0.2'."""
+    values = np.atleast_2d(np.asarray(matrix, dtype=float))
+    return "; ".join(", ".join(f"{v:g}" for v in row) for row in values)
+
+
+class Panel:
+    """Controls + message line + figure image; see the module docstring.
+
+    Parameters
+    ----------
+    controls : dict of name -> ipywidgets control (each must have ``.value`` and a ``description``)
+    update : callable(values: dict) -> None; raises ValueError for bad values
+    figure : the matplotlib Figure that ``update`` mutates (or None for text-only panels)
+    title : a heading shown above the controls
+    outputs : optional extra widgets (e.g. an HTMLMath showing a matrix) shown under the figure
+    """
+
+    def __init__(self, controls: dict, update: Callable[[dict], None], figure=None, *,
+                 title: str = "", outputs: list | None = None, alt: str = ""):
+        self.controls = dict(controls)
+        self._update = update
+        self.figure = figure
+        self.message = widgets.HTML(value="", layout=widgets.Layout(min_height="1.5em"))
+        self.image = widgets.Image(format="png")
+        self.image.layout.max_width = "100%"
+        self.alt = alt
+        self.error: str | None = None
+        self.updates = 0
+        self.outputs = list(outputs or [])
+        header = [widgets.HTML(f"<b>{html.escape(title)}</b>")] if title else []
+        children = header + list(self.controls.values()) + [self.message]
+        if figure is not None:
+            children.append(self.image)
+        children += self.outputs
+        self.widget = widgets.VBox(children)
+        for control in self.controls.values():
+            control.observe(self._on_change, names="value")
+        self.refresh()
+
+    def values(self) -> dict:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def _on_change(self, _change) -> None:
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Recompute from the controls' current values; returns True when it succeeded."""
+        try:
+            self._update(self.values())
+        except ValueError as error:
+            self.error = str(error)
+            self.message.value = (
+                '<span role="alert" style="color:#b00020">&#9888; '
+                f"{html.escape(str(error))} (the figure still shows the last good values)</span>"
+            )
+            return False
+        self.error = None
+        self.message.value = ""
+        if self.figure is not None:
+            self.image.value = figure_png(self.figure)
+        self.updates += 1
+        return True
+
+    def set(self, **values) -> bool:
+        """Set several controls at once (used by tests and the dashboard), then refresh once."""
+        for name, value in values.items():
+            if name not in self.controls:
+                raise ValueError(f"unknown control {name!r}; this panel has {sorted(self.controls)}")
+        for name, value in values.items():
+            control = self.controls[name]
+            control.unobserve(self._on_change, names="value")
+            try:
+                control.value = value
+            finally:
+                control.observe(self._on_change, names="value")
+        return self.refresh()
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
