@@ -8,12 +8,13 @@ STAMP  := $(VENV)/.installed-stamp
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
-.PHONY: help env book test unit nbval build-strict notebooks clean
+.PHONY: help env book test unit nbval build-strict notebooks lab clean
 
 help:
 	@echo "make book       build the website into _build/html (creates .venv on first use)"
 	@echo "make test       unit tests + nbval + warnings-as-errors build"
 	@echo "make notebooks  re-execute every notebook in place (outputs are committed)"
+	@echo "make lab        open the notebooks in JupyterLab (installs it on first use)"
 	@echo "make clean      remove _build"
 
 $(STAMP): pyproject.toml
@@ -44,6 +45,10 @@ notebooks: env
 	  echo "executing $$nb"; \
 	  MPLBACKEND=Agg $(BIN)/jupyter execute --inplace "$$nb" || exit 1; \
 	done
+
+lab: env
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	MPLBACKEND=module://matplotlib_inline.backend_inline $(BIN)/jupyter lab book/
 
 clean:
 	rm -rf _build
