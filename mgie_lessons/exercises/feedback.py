@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Feedback", "check_number", "check_matrix", "check_function"]
+__all__ = ["Feedback", "check_choice", "check_number", "check_matrix", "check_function"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,22 @@ def _as_float_array(answer):
 
 def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def check_choice(answer, correct: str, hints: dict[str, str]) -> Feedback:
+    """A multiple-choice answer: one letter, compared case-insensitively, "(b)" accepted.
+
+    ``hints`` maps every offered letter to what to say when it is chosen (for the correct letter:
+    why it is right).
+    """
+    if correct not in hints:
+        raise ValueError(f"correct must be one of the offered letters {sorted(hints)}, got {correct!r}")
+    letter = str(answer).strip().strip("()").strip().lower()
+    if letter == correct:
+        return Feedback(True, hints[correct])
+    if letter in hints:
+        return Feedback(False, hints[letter])
+    return Feedback(False, f"Answer with one letter: {', '.join(sorted(hints))}.")
 
 
 def check_number(answer, expected: float, *, mistakes: Sequence[tuple[float, str]] = (),

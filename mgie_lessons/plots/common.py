@@ -13,8 +13,9 @@ import numpy as np
 from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
-__all__ = ["new_figure", "MatrixHeatmap", "matrix_heatmap", "figure_png", "label_axes"]
+__all__ = ["new_figure", "MatrixHeatmap", "matrix_heatmap", "figure_png", "freeze_layout", "label_axes"]
 
 
 def new_figure(width: float = 6.0, height: float = 4.0, dpi: int = 100, ncols: int = 1, nrows: int = 1):
@@ -33,10 +34,33 @@ def label_axes(ax, *, title: str, xlabel: str, ylabel: str) -> None:
 
 
 def figure_png(figure: Figure, dpi: int | None = None) -> bytes:
-    """Render ``figure`` to PNG bytes (deterministic: no timestamp metadata)."""
+    """Render ``figure`` to PNG bytes (deterministic: no timestamp metadata).
+
+    At the figure's own dpi this draws the canvas once and encodes its pixels with Pillow at a
+    low compression level, which is about twice as fast as ``savefig`` (which draws twice); the
+    widgets call it on every update. Another ``dpi`` falls back to ``savefig``.
+    """
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    if dpi is not None and dpi != figure.dpi:
+        figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+        return buffer.getvalue()
+    canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
+    canvas.draw()
+    width, height = canvas.get_width_height(physical=True)
+    pixels = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    pixels.save(buffer, format="png", compress_level=1)
     return buffer.getvalue()
+
+
+def freeze_layout(figure: Figure) -> None:
+    """Lay ``figure`` out once, then keep those positions (no layout pass on every redraw).
+
+    Constrained layout costs a full layout computation per draw; a widget that only changes
+    data can keep the first layout, which makes each update markedly cheaper.
+    """
+    canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
+    canvas.draw()
+    figure.set_layout_engine("none")
 
 
 @dataclass
@@ -100,3 +124,24 @@ def matrix_heatmap(matrix, *, title: str, xlabel: str, ylabel: str,
     if colorbar:
         figure.colorbar(image, ax=ax)
     return MatrixHeatmap(figure, ax, image, texts, fmt)
+
+
+def _register_notebook_display() -> None:
+    """Show the book's figures in notebooks whatever matplotlib backend the kernel uses.
+
+    The figures are built without pyplot, so under a non-inline backend (e.g. MPLBACKEND=Agg, as
+    in tests and nbval) IPython would only print ``<Figure size ...>``. Registering a PNG
+    formatter for :class:`Figure` makes ``fig`` as a cell's last expression (or ``display(fig)``)
+    produce the image in every case.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing to register
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    shell.display_formatter.formatters["image/png"].for_type(Figure, figure_png)
+
+
+_register_notebook_display()

@@ -15,7 +15,7 @@ from typing import Callable
 import ipywidgets as widgets
 import numpy as np
 
-from ..plots.common import figure_png
+from ..plots.common import figure_png, freeze_layout
 from ..validation import as_array
 
 __all__ = ["Panel", "parse_matrix", "parse_vector", "matrix_text"]
@@ -63,7 +63,8 @@ class Panel:
     Parameters
     ----------
     controls : dict of name -> ipywidgets control (each must have ``.value`` and a ``description``)
-    update : callable(values: dict) -> None; raises ValueError for bad values
+    update : callable(values: dict); raises ValueError for bad values. Whatever it returns (e.g.
+        the package result it computed) is kept as ``panel.result`` after a good update.
     figure : the matplotlib Figure that ``update`` mutates (or None for text-only panels)
     title : a heading shown above the controls
     outputs : optional extra widgets (e.g. an HTMLMath showing a matrix) shown under the figure
@@ -79,8 +80,11 @@ class Panel:
         self.image.layout.max_width = "100%"
         self.alt = alt
         self.error: str | None = None
+        self.result = None
         self.updates = 0
         self.outputs = list(outputs or [])
+        if figure is not None:
+            freeze_layout(figure)
         header = [widgets.HTML(f"<b>{html.escape(title)}</b>")] if title else []
         children = header + list(self.controls.values()) + [self.message]
         if figure is not None:
@@ -100,7 +104,7 @@ class Panel:
     def refresh(self) -> bool:
         """Recompute from the controls' current values; returns True when it succeeded."""
         try:
-            self._update(self.values())
+            result = self._update(self.values())
         except ValueError as error:
             self.error = str(error)
             self.message.value = (
@@ -109,6 +113,7 @@ class Panel:
             )
             return False
         self.error = None
+        self.result = result
         self.message.value = ""
         if self.figure is not None:
             self.image.value = figure_png(self.figure)

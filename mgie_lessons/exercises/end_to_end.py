@@ -1,0 +1,98 @@
+"""Checkers for the exercises of chapter 12 (the whole pipeline).
+
+Expected answers and typical wrong answers are computed with :mod:`mgie_lessons.end_to_end`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import end_to_end, seed
+from .feedback import Feedback, check_choice, check_function, check_number
+
+__all__ = [
+    "check_end_to_end_ex_1",
+    "check_end_to_end_ex_2",
+    "check_end_to_end_ex_3",
+    "check_end_to_end_ex_4",
+    "SOLUTIONS",
+    "EX2_COUPLING",
+]
+
+#: Exercise 2 uses the default pipeline with this kappa.
+EX2_COUPLING = 0.5
+
+
+def check_end_to_end_ex_1(answer) -> Feedback:
+    """With kappa = 0, what changes when the embedding of "hat" moves? (a, b, c or d)."""
+    return check_choice(answer, "a", {
+        "a": "Right: L_ins reads the FFN output through the tied head, but with kappa = 0 the "
+             "predicted noise is the seed's 0.2 t, so the trajectory and L_edit cannot move.",
+        "b": "L_edit depends on the embeddings only through kappa * mean(U); with kappa = 0 that "
+             "term vanishes. Which loss reads the FFN output directly?",
+        "c": "Only one of them can change: with kappa = 0 the predicted noise is 0.2 t whatever U is.",
+        "d": "Move the word in the dashboard with kappa = 0 and watch the L_ins bar.",
+    })
+
+
+def _ex2_pipeline():
+    return end_to_end.run_pipeline(coupling=EX2_COUPLING)
+
+
+def check_end_to_end_ex_2(answer) -> Feedback:
+    """L_edit of the default pipeline with kappa = 0.5, from mean(U) by hand."""
+    result = _ex2_pipeline()
+    u = float(result.U.mean())
+    steps = np.arange(seed.T, 0, -1)
+    true = result.true_noise
+    without_coupling = float(np.sum((true - seed.NOISE_SLOPE * steps) ** 2))
+    mean_instead_of_sum = float(np.mean((true - result.predicted_noise) ** 2))
+    not_squared = float(np.sum(np.abs(true - result.predicted_noise)))
+    return check_number(answer, result.l_edit, what="L_edit", mistakes=[
+        (without_coupling, "That is the seed's L_edit (0.2): you left out the kappa * mean(U) term "
+                           "that every eps_hat_t gets."),
+        (mean_instead_of_sum, "You averaged the squared errors; L_edit as the seed writes it (chapter 6) sums over t."),
+        (not_squared, "You added absolute errors; each term is squared."),
+    ], hint=f"Add kappa * mean(U) = {EX2_COUPLING} x {u:.4f} to each eps_hat_t = 0.2 t, then sum the squared "
+            "differences from 0.2.")
+
+
+def _tied_logits_reference(F, E):
+    return end_to_end.tied_lm_logits(F, E)
+
+
+def _make_ex3_inputs(rng: np.random.Generator):
+    n, vocabulary, d = rng.integers(2, 7), rng.integers(3, 9), rng.integers(2, 5)
+    return rng.normal(size=(n, d)), rng.normal(size=(vocabulary, d))
+
+
+def check_end_to_end_ex_3(student_function) -> Feedback:
+    """Write ``tied_logits(F, E)`` returning the (n x |V|) next-token logits."""
+    return check_function(student_function, _tied_logits_reference, _make_ex3_inputs,
+                          what="tied_logits", mistakes=[
+                              (lambda F, E: (E @ F.T), "Your result is the transpose: rows should be "
+                               "positions (F's rows), columns vocabulary words (E's rows)."),
+                              (lambda F, E: F @ E.T / np.sqrt(F.shape[1]), "There is no sqrt(d) scaling in "
+                               "an output layer; that belongs to attention scores."),
+                          ])
+
+
+def check_end_to_end_ex_4(answer) -> Feedback:
+    """The kappa that makes L_edit smallest for the default pipeline (found with the dashboard)."""
+    result = end_to_end.run_pipeline(coupling=0.0)
+    best = end_to_end.edit_loss_minimising_coupling(result.U, seed.T, seed.NOISE_SLOPE, seed.TRUE_NOISE[1])
+    return check_number(answer, best, rtol=0.05, atol=0.02, what="kappa", mistakes=[
+        (-best, "Right size, wrong sign: the seed's eps_hat_t = 0.2 t is already too large at t = 2 and 3, "
+                "so the condition must pull it down."),
+        (0.0, "With kappa = 0 you get the seed's L_edit = 0.2; moving kappa can do better."),
+    ], hint="Slide kappa in the dashboard and watch the alpha L_edit bar: it has one minimum. "
+            "Read kappa off to two decimals.")
+
+
+SOLUTIONS = {
+    "end_to_end-ex-1": "a",
+    "end_to_end-ex-2": _ex2_pipeline().l_edit,
+    "end_to_end-ex-3": lambda F, E: F @ E.T,
+    "end_to_end-ex-4": end_to_end.edit_loss_minimising_coupling(
+        end_to_end.run_pipeline(coupling=0.0).U, seed.T, seed.NOISE_SLOPE, seed.TRUE_NOISE[1]),
+}

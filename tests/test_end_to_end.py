@@ -1,0 +1,118 @@
+"""Tests for chapter 12's whole-pipeline function. Expected values are worked out by hand or
+re-derived here independently of the package."""
+
+import numpy as np
+import pytest
+
+from mgie_lessons import end_to_end, seed
+
+
+def test_tied_lm_logits_is_F_times_E_transposed_by_hand():
+    F = [[1.0, 0.0], [0.0, 2.0]]
+    E = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    # row 1: (1,0).(1,2)=1, (1,0).(3,4)=3, (1,0).(5,6)=5; row 2: 2*2=4, 2*4=8, 2*6=12
+    assert np.array_equal(end_to_end.tied_lm_logits(F, E), [[1, 3, 5], [4, 8, 12]])
+
+
+def test_next_token_targets_are_the_successors_ids():
+    assert list(end_to_end.next_token_targets(["a", "b", "a", "c"], ["a", "b", "c"])) == [1, 0, 2]
+
+
+def test_next_token_targets_reject_unknown_and_short_input():
+    with pytest.raises(ValueError, match="vocabulary"):
+        end_to_end.next_token_targets(["a", "z"], ["a"])
+    with pytest.raises(ValueError, match="words"):
+        end_to_end.next_token_targets(["a"], ["a"])
+
+
+def test_conditioned_noise_adds_kappa_times_mean_of_U():
+    U = np.array([[0.1, 0.3], [0.5, 0.7]])  # mean 0.4
+    assert np.allclose(end_to_end.conditioned_noise(U, 3, 0.2, 0.5), [0.6 + 0.2, 0.4 + 0.2, 0.2 + 0.2])
+
+
+def test_kappa_zero_gives_back_the_seeds_denoising_and_edit_loss():
+    result = end_to_end.run_pipeline(coupling=0.0)
+    assert np.allclose(result.predicted_noise, [0.6, 0.4, 0.2])
+    assert np.allclose(np.ravel(result.denoise.trajectory), [0.6, 0.54, 0.50, 0.48])
+    # (0.2-0.6)^2 + (0.2-0.4)^2 + (0.2-0.2)^2 = 0.16 + 0.04 + 0 = 0.20
+    assert result.l_edit == pytest.approx(0.20)
+    assert result.l_all == pytest.approx(result.l_ins + 0.5 * 0.20)
+
+
+def test_instruction_loss_is_the_mean_next_token_negative_log_likelihood():
+    result = end_to_end.run_pipeline()
+    vocabulary = list(seed.EMBEDDING_TABLE)
+    logits = result.lm_logits[:-1]
+    targets = [vocabulary.index(w) for w in result.tokens[1:]]
+    log_probabilities = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    expected = -np.mean([log_probabilities[i, t] for i, t in enumerate(targets)])
+    assert result.l_ins == pytest.approx(expected, rel=1e-12)
+    # With 9 words and nearly equal logits, the loss is close to log 9.
+    assert abs(result.l_ins - np.log(9)) < 0.1
+
+
+def test_shapes_follow_the_instruction_and_the_edit_head():
+    result = end_to_end.run_pipeline(n_img_tokens=3, n_queries=5)
+    assert result.X.shape == (10, 2)
+    assert result.attention.weights.shape == (13, 13)
+    assert result.img_hidden.shape == (3, 2)
+    assert result.U.shape == (5, 2)
+    assert result.lm_logits.shape == (10, 9)
+
+
+def test_attention_is_causal_in_the_pipeline():
+    weights = end_to_end.run_pipeline().attention.weights
+    assert np.all(np.triu(weights, k=1) == 0)
+
+
+def test_an_embedding_change_flows_to_every_stage():
+    base = end_to_end.run_pipeline()
+    table = dict(seed.EMBEDDING_TABLE)
+    table["hat"] = (1.5, -0.4)
+    moved = end_to_end.run_pipeline(table=table)
+    assert not np.allclose(base.attention.weights, moved.attention.weights)
+    assert not np.allclose(base.U, moved.U)
+    assert not np.allclose(base.predicted_noise, moved.predicted_noise)
+    assert base.l_ins != pytest.approx(moved.l_ins)
+    assert base.l_edit != pytest.approx(moved.l_edit)
+    assert base.l_all != pytest.approx(moved.l_all)
+
+
+def test_with_kappa_zero_the_denoising_ignores_the_embeddings():
+    table = dict(seed.EMBEDDING_TABLE)
+    table["hat"] = (1.5, -0.4)
+    a = end_to_end.run_pipeline(coupling=0.0)
+    b = end_to_end.run_pipeline(table=table, coupling=0.0)
+    assert np.allclose(a.denoise.trajectory, b.denoise.trajectory)
+    assert a.l_edit == pytest.approx(b.l_edit)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"eta": -0.1}, "eta"),
+    ({"T": 0}, "T"),
+    ({"alpha": -1.0}, "alpha"),
+    ({"instruction": ""}, "instruction"),
+    ({"instruction": "Add a red hat"}, "red"),
+    ({"z_start": float("nan")}, "z_start"),
+    ({"coupling": float("inf")}, "coupling"),
+])
+def test_bad_input_names_the_parameter(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        end_to_end.run_pipeline(**kwargs)
+
+
+def test_minimising_coupling_zeroes_the_derivative_and_beats_its_neighbours():
+    U = np.array([[0.2, 0.4]])  # mean 0.3
+    # mean over t = 3, 2, 1 of (0.2 - 0.2 t) = 0.2 - 0.4 = -0.2, so kappa* = -0.2 / 0.3
+    kappa = end_to_end.edit_loss_minimising_coupling(U, 3, 0.2, 0.2)
+    assert kappa == pytest.approx(-2 / 3)
+
+    def loss(k):
+        return float(np.sum((0.2 - end_to_end.conditioned_noise(U, 3, 0.2, k)) ** 2))
+
+    assert loss(kappa) < loss(kappa + 0.01) and loss(kappa) < loss(kappa - 0.01)
+
+
+def test_minimising_coupling_rejects_a_zero_mean_U():
+    with pytest.raises(ValueError, match="mean 0"):
+        end_to_end.edit_loss_minimising_coupling([[1.0, -1.0]], 3, 0.2, 0.2)

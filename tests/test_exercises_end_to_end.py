@@ -1,0 +1,53 @@
+"""Every chapter-12 solution passes its checker; typical wrong answers get their hint."""
+
+import numpy as np
+import pytest
+
+from mgie_lessons import end_to_end, seed
+from mgie_lessons.exercises import end_to_end as ex
+
+CHECKERS = {
+    "end_to_end-ex-1": ex.check_end_to_end_ex_1,
+    "end_to_end-ex-2": ex.check_end_to_end_ex_2,
+    "end_to_end-ex-3": ex.check_end_to_end_ex_3,
+    "end_to_end-ex-4": ex.check_end_to_end_ex_4,
+}
+
+
+@pytest.mark.parametrize("label", sorted(CHECKERS))
+def test_every_solution_passes(label):
+    feedback = CHECKERS[label](ex.SOLUTIONS[label])
+    assert feedback.correct, feedback.message
+
+
+def test_ex1_wrong_letters_get_their_hints():
+    assert "kappa * mean(U)" in ex.check_end_to_end_ex_1("b").message
+    assert "Answer with one letter" in ex.check_end_to_end_ex_1("z").message
+    assert ex.check_end_to_end_ex_1("(A)").correct
+
+
+def test_ex2_recognises_the_typical_mistakes():
+    result = end_to_end.run_pipeline(coupling=ex.EX2_COUPLING)
+    errors = result.true_noise - result.predicted_noise
+    seed_loss = (0.2 - 0.6) ** 2 + (0.2 - 0.4) ** 2 + (0.2 - 0.2) ** 2  # 0.20 by hand
+    assert "left out the kappa" in ex.check_end_to_end_ex_2(seed_loss).message
+    assert "averaged" in ex.check_end_to_end_ex_2(np.mean(errors ** 2)).message
+    assert "absolute" in ex.check_end_to_end_ex_2(np.sum(np.abs(errors))).message
+    assert not ex.check_end_to_end_ex_2("abc").correct
+
+
+def test_ex3_recognises_transpose_and_scaling_and_survives_a_crash():
+    assert "transpose" in ex.check_end_to_end_ex_3(lambda F, E: E @ F.T).message
+    assert "sqrt(d)" in ex.check_end_to_end_ex_3(lambda F, E: F @ E.T / np.sqrt(F.shape[1])).message
+    crashed = ex.check_end_to_end_ex_3(lambda F, E: F @ E)
+    assert not crashed.correct and "raised" in crashed.message
+
+
+def test_ex4_accepts_a_value_read_off_the_slider_and_rejects_sign_errors():
+    best = ex.SOLUTIONS["end_to_end-ex-4"]
+    # Independently: u = mean(U); kappa* u = mean_t(0.2 - 0.2 t) = 0.2 - 0.2 * 2 = -0.2
+    u = float(end_to_end.run_pipeline(coupling=0.0).U.mean())
+    assert best == pytest.approx(-0.2 / u)
+    assert ex.check_end_to_end_ex_4(round(best, 1)).correct
+    assert "wrong sign" in ex.check_end_to_end_ex_4(-best).message
+    assert "kappa = 0" in ex.check_end_to_end_ex_4(0.0).message
