@@ -94,14 +94,17 @@ class MatrixHeatmap:
 def matrix_heatmap(matrix, *, title: str, xlabel: str, ylabel: str,
                    row_labels=None, col_labels=None, fmt: str = ".3f", ax=None,
                    cmap: str = "viridis", annotate: bool = True, colorbar: bool = True,
-                   vmin=None, vmax=None) -> MatrixHeatmap:
-    """Draw ``matrix`` as an annotated heatmap with a title, axis labels and tick labels."""
+                   vmin=None, vmax=None, dpi: int = 100) -> MatrixHeatmap:
+    """Draw ``matrix`` as an annotated heatmap with a title, axis labels and tick labels.
+
+    Without ``ax`` a new figure is made at ``dpi``, sized to the matrix.
+    """
     values = np.asarray(matrix, dtype=float)
     if values.ndim != 2:
         raise ValueError(f"matrix must be 2-dimensional, got shape {values.shape}")
     if ax is None:
         rows, cols = values.shape
-        figure, ax = new_figure(width=min(1.6 + 0.62 * cols, 10), height=min(1.2 + 0.42 * rows, 8))
+        figure, ax = new_figure(width=min(1.6 + 0.62 * cols, 10), height=min(1.2 + 0.42 * rows, 8), dpi=dpi)
     else:
         figure = ax.figure
     image = ax.imshow(values, cmap=cmap, aspect="auto",

@@ -1,0 +1,97 @@
+"""Chapter 7's panel: pick printed matrices of the seed and see printed - computed."""
+
+from __future__ import annotations
+
+import html
+
+import ipywidgets as widgets
+
+from .. import attention, ffn, seed, tokens
+from ..attention import compare_printed
+from ..plots import errata as errata_plots
+from ..plots.common import figure_png
+from .panel import Panel
+
+__all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "ATTENTION_MATRICES", "FFN_MATRICES",
+           "comparison_for"]
+
+#: label -> (name of the printed data in ``seed``, name of the true value)
+ATTENTION_MATRICES = {
+    "Q K^T": ("PRINTED_QK_T", "scores"),
+    "Q K^T / sqrt(d_k)": ("PRINTED_SCALED_SCORES", "scaled_scores"),
+    "softmax weights": ("PRINTED_ATTENTION_WEIGHTS", "weights"),
+}
+FFN_MATRICES = {
+    "attention output": ("PRINTED_ATTENTION_OUTPUT", "output"),
+    "X_attention W_1 + b_1": ("PRINTED_FFN_PRE_ACTIVATION", "pre_activation"),
+    "ReLU(X_attention W_1 + b_1)": ("PRINTED_FFN_HIDDEN", "hidden"),
+    "FFN output": ("PRINTED_FFN_OUTPUT", "ffn_output"),
+}
+
+
+def _true_values() -> dict:
+    _, X = tokens.embed(seed.INSTRUCTION)
+    result = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
+    forward = ffn.feed_forward(result.output, seed.W1, seed.B1, seed.W2, seed.B2)
+    return {"scores": result.scores, "scaled_scores": result.scaled_scores, "weights": result.weights,
+            "output": result.output, "pre_activation": forward.pre_activation, "hidden": forward.hidden,
+            "ffn_output": forward.output}
+
+
+def comparison_for(label: str):
+    """The :class:`PrintedComparison` of one printed matrix (by its label) with its true value."""
+    table = {**ATTENTION_MATRICES, **FFN_MATRICES}
+    if label not in table:
+        raise ValueError(f"matrix must be one of {list(table)}, got {label!r}")
+    printed_name, true_name = table[label]
+    return compare_printed(getattr(seed, printed_name), _true_values()[true_name])
+
+
+def _summary(label: str, comparison) -> str:
+    total = comparison.computed_shape[0] * comparison.computed_shape[1]
+    return (f"{html.escape(label)}: the seed prints {len(comparison.row_lengths)} rows for "
+            f"{comparison.computed_shape[0]} x {comparison.computed_shape[1]}; "
+            f"{len(comparison.disagreements)} of {total} entries differ beyond printing precision "
+            f"(largest difference {comparison.max_abs_difference:.4f}).")
+
+
+def _figure_for(values: dict):
+    return errata_plots.two_difference_heatmaps(
+        comparison_for(values["attention"]), comparison_for(values["ffn"]),
+        wide_title=f"printed - computed: {values['attention']}", narrow_title=values["ffn"])
+
+
+def make_panel() -> Panel:
+    """Two dropdowns, two difference heatmaps updated in place (chapter 7)."""
+    controls = {
+        "attention": widgets.Dropdown(options=list(ATTENTION_MATRICES), description="attention matrix"),
+        "ffn": widgets.Dropdown(options=list(FFN_MATRICES), description="10 x 2 matrix"),
+    }
+    for control in controls.values():
+        control.style.description_width = "initial"
+    summary = widgets.HTML()
+    figure, left, right = _figure_for({name: control.value for name, control in controls.items()})
+
+    def update(values: dict):
+        wide, narrow = comparison_for(values["attention"]), comparison_for(values["ffn"])
+        for heatmap, comparison, title in ((left, wide, f"printed - computed: {values['attention']}"),
+                                           (right, narrow, values["ffn"])):
+            limit = errata_plots.difference_limit(comparison)
+            heatmap.update(comparison.difference, title=title, vmin=-limit, vmax=limit)
+        summary.value = "<p>" + "<br>".join((_summary(values["attention"], wide), _summary(values["ffn"], narrow))) + "</p>"
+        return wide, narrow
+
+    return Panel(controls, update, figure, title="The seed's printed matrices, checked", outputs=[summary])
+
+
+BENCH_SETTINGS = [
+    {"attention": "Q K^T", "ffn": "attention output"},
+    {"attention": "softmax weights", "ffn": "FFN output"},
+    {"attention": "Q K^T / sqrt(d_k)", "ffn": "ReLU(X_attention W_1 + b_1)"},
+]
+
+
+def render_from_scratch(values: dict) -> bytes:
+    """Benchmark baseline: compute and draw a new figure."""
+    figure, _, _ = _figure_for(values)
+    return figure_png(figure)
