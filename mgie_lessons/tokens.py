@@ -1,21 +1,45 @@
 """Chapter 1: tokenization and embedding.
 
-An instruction is split into word tokens, and each token is looked up in an
-embedding table E, giving the matrix X whose row i is the embedding of token i:
+An instruction is split into word tokens w_1, ..., w_n, and each token is looked
+up in an embedding table E (one row per word v_1, ..., v_|V| of the vocabulary),
+giving the matrix X whose row i is the embedding of token i:
 
-    X[i, :] = E[token_i]            (Eq. 1.1)
+    X[i, :] = E[w_i]                 (Eq. 1.1, lookup)
 
-The seed uses whitespace tokenization and a 2-d table (``seed.EMBEDDING_TABLE``).
+The same lookup, written as a matrix product with the one-hot matrix O
+(n x |V|, O[i, j] = 1 exactly when w_i = v_j, else 0):
+
+    X = O E                          (Eq. 1.2, one-hot view)
+
+The seed uses whitespace tokenization and a 2-d table (``seed.EMBEDDING_TABLE``)
+with 9 words; its instruction has 10 tokens because "the" occurs twice, and both
+occurrences read the same row of E.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import sympy
 
 from . import seed
 from .validation import as_vector
 
-__all__ = ["UNKNOWN_TOKEN", "tokenize", "embedding_matrix", "embed"]
+__all__ = [
+    "UNKNOWN_TOKEN",
+    "tokenize",
+    "embedding_matrix",
+    "embed",
+    "distinct_words",
+    "table_matrix",
+    "one_hot_matrix",
+    "OneHotEmbedding",
+    "embed_one_hot",
+    "exact_table_matrix",
+    "exact_embedding_matrix",
+    "exact_one_hot_matrix",
+]
 
 #: The explicit row used for a word that is not in the table (``unknown="unk"``).
 UNKNOWN_TOKEN = "<unk>"
@@ -44,6 +68,35 @@ def _checked_table(table) -> dict[str, np.ndarray]:
     return rows
 
 
+def _checked_tokens(tokens) -> list[str]:
+    if isinstance(tokens, str):
+        raise ValueError("tokens must be a list of words; call tokenize() on a string first")
+    try:
+        tokens = list(tokens)
+    except TypeError:
+        raise ValueError(f"tokens must be a list of words, got {type(tokens).__name__}") from None
+    if not tokens:
+        raise ValueError("tokens is empty: an instruction needs at least one token")
+    for position, token in enumerate(tokens):
+        if not isinstance(token, str):
+            raise ValueError(f"tokens[{position}] must be a word (a string), got {token!r}")
+    return tokens
+
+
+def _unknown_word_error(token: str, position: int, known) -> ValueError:
+    listed = ", ".join(sorted(known, key=str.lower))
+    return ValueError(
+        f"instruction word {token!r} (token {position + 1}, counting from 1) is not in the embedding table; "
+        f"known words: {listed}"
+    )
+
+
+def _checked_unknown(unknown: str) -> str:
+    if unknown not in ("error", "unk"):
+        raise ValueError(f'unknown must be "error" or "unk", got {unknown!r}')
+    return unknown
+
+
 def embedding_matrix(tokens, table=None, unknown: str = "error") -> np.ndarray:
     """Stack the embedding of each token into X (Eq. 1.1), shape (n, d).
 
@@ -53,13 +106,8 @@ def embedding_matrix(tokens, table=None, unknown: str = "error") -> np.ndarray:
     table's own ``<unk>`` row if it has one).
     """
     table = _checked_table(seed.EMBEDDING_TABLE if table is None else table)
-    if unknown not in ("error", "unk"):
-        raise ValueError(f'unknown must be "error" or "unk", got {unknown!r}')
-    if isinstance(tokens, str):
-        raise ValueError("tokens must be a list of words; call tokenize() on a string first")
-    tokens = list(tokens)
-    if not tokens:
-        raise ValueError("tokens is empty: an instruction needs at least one token")
+    _checked_unknown(unknown)
+    tokens = _checked_tokens(tokens)
     width = next(iter(table.values())).shape[0]
     unknown_row = table.get(UNKNOWN_TOKEN, np.zeros(width))
     rows = []
@@ -69,15 +117,128 @@ def embedding_matrix(tokens, table=None, unknown: str = "error") -> np.ndarray:
         elif unknown == "unk":
             rows.append(unknown_row)
         else:
-            known = ", ".join(sorted(table, key=str.lower))
-            raise ValueError(
-                f"instruction word {token!r} (position {position}) is not in the embedding table; "
-                f"known words: {known}"
-            )
+            raise _unknown_word_error(token, position, table)
     return np.vstack(rows)
 
 
 def embed(instruction: str, table=None, unknown: str = "error") -> tuple[list[str], np.ndarray]:
-    """Tokenize ``instruction`` and embed it: returns (tokens, X) (chapter 1)."""
+    """Tokenize ``instruction`` and embed it: returns (tokens, X) (chapter 1, Eq. 1.1)."""
     tokens = tokenize(instruction)
     return tokens, embedding_matrix(tokens, table, unknown=unknown)
+
+
+def distinct_words(tokens) -> list[str]:
+    """The distinct words of ``tokens`` in order of first appearance (chapter 1).
+
+    For the seed's 10 tokens this is the 9 words of its table: the second "the"
+    adds no new word.
+    """
+    return list(dict.fromkeys(_checked_tokens(tokens)))
+
+
+def table_matrix(table=None) -> tuple[list[str], np.ndarray]:
+    """The embedding table as (vocabulary, E): E has one row per word, in the table's order.
+
+    This is the E of Eq. 1.2, shape (|V|, d); for the seed, (9, 2).
+    """
+    table = _checked_table(seed.EMBEDDING_TABLE if table is None else table)
+    vocabulary = list(table)
+    return vocabulary, np.vstack([table[word] for word in vocabulary])
+
+
+def _checked_vocabulary(vocabulary) -> list[str]:
+    if isinstance(vocabulary, str):
+        raise ValueError("vocabulary must be a list of words, not a single string")
+    try:
+        vocabulary = list(vocabulary)
+    except TypeError:
+        raise ValueError(f"vocabulary must be a list of words, got {type(vocabulary).__name__}") from None
+    if not vocabulary:
+        raise ValueError("vocabulary is empty: it needs at least one word")
+    for index, word in enumerate(vocabulary):
+        if not isinstance(word, str):
+            raise ValueError(f"vocabulary[{index}] must be a word (a string), got {word!r}")
+    repeated = sorted({word for word in vocabulary if vocabulary.count(word) > 1})
+    if repeated:
+        raise ValueError(f"vocabulary must list each word once; repeated: {', '.join(repeated)}")
+    return vocabulary
+
+
+def one_hot_matrix(tokens, vocabulary) -> np.ndarray:
+    """The one-hot matrix O of Eq. 1.2, shape (n, |V|) (chapter 1).
+
+    O[i, j] = 1 if token i is ``vocabulary[j]``, else 0, so every row has exactly
+    one 1. A token missing from ``vocabulary`` raises ``ValueError`` naming it.
+    """
+    tokens = _checked_tokens(tokens)
+    vocabulary = _checked_vocabulary(vocabulary)
+    column = {word: j for j, word in enumerate(vocabulary)}
+    O = np.zeros((len(tokens), len(vocabulary)))
+    for position, token in enumerate(tokens):
+        if token not in column:
+            raise _unknown_word_error(token, position, vocabulary)
+        O[position, column[token]] = 1.0
+    return O
+
+
+@dataclass(frozen=True)
+class OneHotEmbedding:
+    """The pieces of X = O E (Eq. 1.2), by name.
+
+    tokens: the n tokens; vocabulary: the |V| words, in the order of E's rows;
+    one_hot: O (n x |V|); table: E (|V| x d); embedded: X = O E (n x d).
+    """
+
+    tokens: tuple
+    vocabulary: tuple
+    one_hot: np.ndarray
+    table: np.ndarray
+    embedded: np.ndarray
+
+
+def embed_one_hot(tokens, table=None, unknown: str = "error") -> OneHotEmbedding:
+    """Embed ``tokens`` the second way, X = O E (Eq. 1.2, chapter 1).
+
+    Gives the same X as :func:`embedding_matrix` (Eq. 1.1). With ``unknown="unk"``
+    a word missing from the table becomes ``<unk>``; if the table has no ``<unk>``
+    row, a zero row for it is appended to E (and ``<unk>`` to the vocabulary).
+    """
+    vocabulary, E = table_matrix(table)
+    _checked_unknown(unknown)
+    tokens = _checked_tokens(tokens)
+    if unknown == "unk":
+        looked_up = [token if token in vocabulary else UNKNOWN_TOKEN for token in tokens]
+        if UNKNOWN_TOKEN in looked_up and UNKNOWN_TOKEN not in vocabulary:
+            vocabulary = vocabulary + [UNKNOWN_TOKEN]
+            E = np.vstack([E, np.zeros(E.shape[1])])
+    else:
+        looked_up = tokens
+    O = one_hot_matrix(looked_up, vocabulary)
+    return OneHotEmbedding(tuple(tokens), tuple(vocabulary), O, E, O @ E)
+
+
+def _exact(value: float) -> sympy.Rational:
+    """A float as the rational its decimal digits say: 0.1 -> 1/10 (not 3602879701896397/2**55)."""
+    return sympy.Rational(str(float(value)))
+
+
+def exact_table_matrix(table=None) -> tuple[list[str], sympy.Matrix]:
+    """:func:`table_matrix` with exact rational entries: (vocabulary, E) with E a sympy Matrix."""
+    vocabulary, E = table_matrix(table)
+    return vocabulary, sympy.Matrix([[_exact(v) for v in row] for row in E])
+
+
+def exact_one_hot_matrix(tokens, vocabulary) -> sympy.Matrix:
+    """:func:`one_hot_matrix` as a sympy Matrix of 0s and 1s (Eq. 1.2)."""
+    O = one_hot_matrix(tokens, vocabulary)
+    return sympy.Matrix(O.astype(int).tolist())
+
+
+def exact_embedding_matrix(tokens, table=None, unknown: str = "error") -> sympy.Matrix:
+    """X of Eq. 1.1 with exact rational entries (a sympy Matrix, shape (n, d)).
+
+    Each table entry is read as the decimal it prints as, so the seed's 0.1
+    becomes 1/10. ``unknown`` works as in :func:`embedding_matrix`.
+    """
+    X = embedding_matrix(tokens, table, unknown=unknown)
+    return sympy.Matrix([[_exact(v) for v in row] for row in X])

@@ -85,6 +85,10 @@ class Panel:
         self.outputs = list(outputs or [])
         if figure is not None:
             freeze_layout(figure)
+            # Show the PNG at its own pixel size (no blurry stretching), shrinking on narrow pages.
+            width_px = int(round(figure.get_figwidth() * figure.dpi))
+            self.image.layout.width = f"{width_px}px"
+            self.image.layout.height = "auto"
         header = [widgets.HTML(f"<b>{html.escape(title)}</b>")] if title else []
         children = header + list(self.controls.values()) + [self.message]
         if figure is not None:

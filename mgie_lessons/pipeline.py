@@ -1,0 +1,145 @@
+"""Chapter 0 (introduction): the book's map of the MGIE pipeline, as data.
+
+The introduction draws the pipeline (``plots.pipeline``) and lists the chapters; both read the
+tables below, so the figure, the chapter table and the tests agree. One small computation is
+here too: :func:`run_seed_pipeline` chains the first chapters on the seed's data,
+
+    X = O E                      (Eq. 1.2, chapter 1)
+    H = softmax(Q K^T / sqrt(d_k)) V,  Q = X W^Q, K = X W^K, V = X W^V    (Eqs. 2.1-2.5, chapter 2)
+    F = ReLU(H W_1 + b_1) W_2 + b_2                                        (Eq. 3.1, chapter 3)
+
+so the introduction can show the first boxes of the figure computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import attention, ffn, seed, tokens
+from .validation import check_int
+
+__all__ = [
+    "Chapter",
+    "CHAPTERS",
+    "chapter",
+    "Stage",
+    "STAGES",
+    "Loss",
+    "LOSSES",
+    "SeedPipelineResult",
+    "run_seed_pipeline",
+]
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One row of the introduction's table: chapter number, title, notebook, module, what it computes."""
+
+    number: int
+    title: str
+    notebook: str
+    module: str
+    computes: str
+
+
+#: The chapters 1-11. ``computes`` is Markdown (with $...$ math) for the introduction's table.
+CHAPTERS = (
+    Chapter(1, "Tokens and embeddings", "01_tokens.ipynb", "tokens",
+            r"the instruction's tokens and the matrix $\mathbf{X}$ of their embeddings, by lookup and as $\mathbf{X} = \mathbf{O}\mathbf{E}$"),
+    Chapter(2, "Self-attention", "02_attention.ipynb", "attention",
+            r"$\mathbf{Q}, \mathbf{K}, \mathbf{V}$, the scores, the softmax weights and the output $\mathbf{H} = \operatorname{softmax}(\mathbf{Q}\mathbf{K}^\top/\sqrt{d_k})\,\mathbf{V}$"),
+    Chapter(3, "The feed-forward network", "03_ffn.ipynb", "ffn",
+            r"$\mathbf{F} = \operatorname{ReLU}(\mathbf{H}\mathbf{W}_1 + \mathbf{b}_1)\mathbf{W}_2 + \mathbf{b}_2$, token by token"),
+    Chapter(4, "Visual tokens", "04_visual_tokens.ipynb", "visual_tokens",
+            r"the seed's visual tokens $\mathbf{u}_i$ beside MGIE's `[IMG]` tokens and their hidden states"),
+    Chapter(5, "Denoising, the seed's way", "05_diffusion.ipynb", "diffusion",
+            r"the noisy start and the seed's update $\mathbf{z}_{t-1} = \mathbf{z}_t - \eta\,\hat{\epsilon}_t$"),
+    Chapter(6, "The losses", "06_losses.ipynb", "losses",
+            r"$\mathcal{L}_{\text{ins}}$ (token cross-entropy), $\mathcal{L}_{\text{edit}}$ (noise-prediction error) and $\mathcal{L}_{\text{all}} = \mathcal{L}_{\text{ins}} + \alpha\,\mathcal{L}_{\text{edit}}$"),
+    Chapter(7, "Errata", "07_errata.ipynb", "errata",
+            r"every value the seed prints beside the computed one, with the reason they differ"),
+    Chapter(8, "Noise schedules", "08_schedules.ipynb", "schedules",
+            r"noise schedules $\beta_t$, $\bar{\alpha}_t$, the forward process and the DDPM and DDIM steps"),
+    Chapter(9, "Classifier-free guidance", "09_guidance.ipynb", "guidance",
+            r"classifier-free guidance with an image scale $s_V$ and an instruction scale $s_X$"),
+    Chapter(10, "The edit head", "10_edit_head.ipynb", "edit_head",
+            r"the edit head: learned queries reading the `[IMG]` hidden states, giving the condition $\mathbf{U}$"),
+    Chapter(11, "Blending and attention masks", "11_blending.ipynb", "blending",
+            r"feature blending through a mask and masked cross-attention (from PFB-Diff, not MGIE)"),
+)
+
+
+def chapter(number: int) -> Chapter:
+    """The :class:`Chapter` with this number (1 to 11)."""
+    number = check_int(number, "number", minimum=1, maximum=len(CHAPTERS))
+    return CHAPTERS[number - 1]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One box of the pipeline figure: its title, the chapters that compute it, one detail line."""
+
+    key: str
+    title: str
+    chapters: tuple
+    detail: str
+
+
+#: The boxes of the pipeline figure, in the order the data flows. ``detail`` is a line of
+#: matplotlib mathtext; the MGIE numbers (8 [IMG] tokens, 77 x 768) are from the paper and code.
+STAGES = (
+    Stage("instruction", "Instruction", (1,), "an edit request\nin words"),
+    Stage("tokens", "Tokens", (1,), "$w_1, \\dots, w_n$"),
+    Stage("embedding", "Embedding", (1,), "$\\mathbf{X} = \\mathbf{O}\\,\\mathbf{E}$"),
+    Stage("attention", "Self-attention", (2,),
+          "$\\mathbf{H} = \\mathrm{softmax}(\\mathbf{Q}\\mathbf{K}^\\top\\!/\\sqrt{d_k})\\,\\mathbf{V}$"),
+    Stage("ffn", "Feed-forward", (3,), "$\\mathbf{F} = \\mathrm{ReLU}(\\mathbf{H}\\mathbf{W}_1 + \\mathbf{b}_1)"
+                                       "\\mathbf{W}_2 + \\mathbf{b}_2$"),
+    Stage("visual_tokens", "Visual tokens", (4,), "MGIE: [IMG0] ... [IMG7]\nseed: $\\mathbf{u}_1, \\dots, \\mathbf{u}_4$"),
+    Stage("edit_head", "Edit head", (10,), "77 learned queries\n$\\mathbf{U}$: 77 x 768"),
+    Stage("denoising", "Diffusion denoising", (5, 8, 9),
+          "UNet on $[\\mathbf{z}_t,\\ \\mathcal{E}(\\mathcal{V})]$,\nreads $\\mathbf{U}$ by cross-attention"),
+    Stage("edited_image", "Edited image", (5,), "the last latent,\ndecoded"),
+)
+
+
+@dataclass(frozen=True)
+class Loss:
+    """A training loss marked on the figure: its name, chapter, the stage it is attached to."""
+
+    name: str
+    chapter: int
+    stage: str
+    meaning: str
+
+
+LOSSES = (
+    Loss("L_ins", 6, "visual_tokens", "cross-entropy of the expressive instruction and the [IMG] tokens"),
+    Loss("L_edit", 6, "denoising", "|| eps - eps_theta ||^2, the noise-prediction error"),
+)
+
+
+@dataclass(frozen=True)
+class SeedPipelineResult:
+    """The first stages of the pipeline on the seed's data (chapters 1-3), by name.
+
+    tokens: the n words; X: the embedded instruction (n x d, Eq. 1.2); attention: every
+    intermediate of chapter 2 (``attention.output`` is H); ffn: every intermediate of chapter 3
+    (``ffn.output`` is F).
+    """
+
+    tokens: tuple
+    X: np.ndarray
+    attention: attention.AttentionResult
+    ffn: ffn.FFNResult
+
+
+def run_seed_pipeline(instruction: str = seed.INSTRUCTION, table=None) -> SeedPipelineResult:
+    """Embed ``instruction`` (chapter 1), apply the seed's self-attention (chapter 2, W^Q = W^K =
+    W^V = I) and the seed's FFN (chapter 3). ``table`` defaults to the seed's embedding table."""
+    words, X = tokens.embed(instruction, table)
+    attended = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
+    fed_forward = ffn.feed_forward(attended.output, seed.W1, seed.B1, seed.W2, seed.B2)
+    return SeedPipelineResult(tuple(words), X, attended, fed_forward)

@@ -1,0 +1,118 @@
+"""Tests for mgie_lessons.pipeline (chapter 0) and the introduction's figure."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mgie_lessons import pipeline, seed
+from mgie_lessons.plots import pipeline as plots
+from mgie_lessons.plots.common import figure_png
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_chapters_are_numbered_1_to_11_with_matching_files():
+    assert [c.number for c in pipeline.CHAPTERS] == list(range(1, 12))
+    for c in pipeline.CHAPTERS:
+        assert c.notebook == f"{c.number:02d}_{c.module}.ipynb"
+        assert c.title and c.computes
+
+
+def test_chapter_modules_are_the_ones_the_brief_names():
+    modules = [c.module for c in pipeline.CHAPTERS]
+    assert modules == ["tokens", "attention", "ffn", "visual_tokens", "diffusion", "losses", "errata",
+                       "schedules", "guidance", "edit_head", "blending"]
+
+
+def test_every_chapter_is_in_the_table_of_contents():
+    toc = (ROOT / "_toc.yml").read_text()
+    for c in pipeline.CHAPTERS:
+        assert f"book/{c.notebook[:-6]}" in toc
+
+
+def test_chapter_lookup_and_its_errors():
+    assert pipeline.chapter(10).module == "edit_head"
+    for bad in (0, 12, 2.5, "3"):
+        with pytest.raises(ValueError, match="number"):
+            pipeline.chapter(bad)
+
+
+def test_stages_follow_the_pipeline_order_and_name_valid_chapters():
+    keys = [s.key for s in pipeline.STAGES]
+    assert keys == ["instruction", "tokens", "embedding", "attention", "ffn", "visual_tokens",
+                    "edit_head", "denoising", "edited_image"]
+    for stage in pipeline.STAGES:
+        assert stage.chapters and all(1 <= c <= 11 for c in stage.chapters)
+
+
+def test_losses_attach_to_existing_stages_in_chapter_6():
+    keys = {s.key for s in pipeline.STAGES}
+    assert [loss.name for loss in pipeline.LOSSES] == ["L_ins", "L_edit"]
+    for loss in pipeline.LOSSES:
+        assert loss.stage in keys and loss.chapter == 6
+
+
+def test_run_seed_pipeline_first_rows_by_hand():
+    result = pipeline.run_seed_pipeline()
+    assert result.tokens == tuple(seed.INSTRUCTION.split())
+    np.testing.assert_allclose(result.X[0], [0.1, 0.2])
+    # Row 1 of H by hand: weights a_j = exp(x_1 . x_j / sqrt 2) / sum, output sum_j a_j x_j.
+    X = np.array([[0.1, 0.2], [0.2, 0.1], [0.1, 0.3], [0.3, 0.2], [0.1, 0.3],
+                  [0.2, 0.2], [0.3, 0.3], [0.1, 0.2], [0.2, 0.2], [0.3, 0.1]])
+    scores = [(0.1 * a + 0.2 * b) / math.sqrt(2) for a, b in X]
+    weights = [math.exp(s) for s in scores]
+    total = sum(weights)
+    row = [sum(w * x[k] for w, x in zip(weights, X)) / total for k in range(2)]
+    np.testing.assert_allclose(result.attention.output[0], row, rtol=1e-12)
+    # F row 1 = ReLU(h W1 + b1) W2 + b2 with all-0.2 W1 and all-0.3 W2:
+    hidden = max(0.0, 0.2 * (row[0] + row[1]) + 0.1)
+    np.testing.assert_allclose(result.ffn.output[0], [0.3 * 2 * hidden + 0.1] * 2, rtol=1e-12)
+
+
+def test_run_seed_pipeline_shapes_and_custom_instruction():
+    result = pipeline.run_seed_pipeline("Add a hat")
+    assert result.X.shape == (3, 2)
+    assert result.attention.weights.shape == (3, 3)
+    assert result.ffn.output.shape == (3, 2)
+
+
+def test_run_seed_pipeline_errors_come_from_the_chapters():
+    with pytest.raises(ValueError, match="'red'"):
+        pipeline.run_seed_pipeline("Add a red hat")
+    with pytest.raises(ValueError, match="instruction is empty"):
+        pipeline.run_seed_pipeline("  ")
+
+
+def test_pipeline_figure_draws_every_stage_and_loss():
+    figure = plots.pipeline_figure(dpi=50)
+    ax = figure.axes[0]
+    assert ax.get_title()
+    texts = " ".join(t.get_text() for t in ax.texts)
+    for stage in pipeline.STAGES:
+        assert stage.title in texts
+    for number in range(1, 12):
+        if number == 7:
+            continue  # the errata chapter computes no step of the pipeline
+        assert f"{number}" in texts
+    assert "ins" in texts and "edit" in texts
+    assert figure_png(figure)[:4] == b"\x89PNG"
+
+
+def test_pipeline_alt_mentions_every_stage():
+    alt = plots.pipeline_alt()
+    for stage in pipeline.STAGES:
+        assert stage.title in alt
+    assert "L_ins" in alt and "L_edit" in alt and "77 x 768" in alt
+
+
+def test_introduction_table_matches_the_chapter_data():
+    path = ROOT / "book" / "00_introduction.ipynb"
+    if not path.exists():
+        pytest.skip("the introduction notebook is not written yet")
+    cells = json.loads(path.read_text())["cells"]
+    markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for c in pipeline.CHAPTERS:
+        assert f"| {c.number}. [{c.title}]({c.notebook}) | `{c.module}.py` |" in markdown
