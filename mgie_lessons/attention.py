@@ -6,19 +6,41 @@ With the embedded instruction X (n x d_model) and weights W^Q, W^K, W^V:
     S = Q K^T                                               (Eq. 2.2, scores)
     S~ = S / (sqrt(d_k) * tau)                              (Eq. 2.3, scaled scores)
     A = softmax(S~ + M)   row by row                        (Eq. 2.4, weights)
-    O = A V                                                 (Eq. 2.5, output)
+    H = A V                                                 (Eq. 2.5, output)
 
 tau is a temperature (1 in the seed and in Vaswani et al.), and M is the
-causal mask of a decoder-only model: 0 on and below the diagonal, -inf above.
+causal mask of a decoder-only model (Eq. 2.6): 0 on and below the diagonal,
+-inf above. (``AttentionResult.output`` is H.)
+
+Beside these, the chapter uses:
+
+* ``exact_*`` functions: the same quantities as sympy matrices (rationals for
+  the seed's numbers, ``sqrt(2)`` and ``exp`` kept exact), so the book can
+  show that the numeric values are right to 1e-12.
+* softmax(x + c) = softmax(x) for a constant c per row (Eq. 2.7): why
+  :func:`softmax` may subtract the row maximum and stay finite.
+* :func:`linearized_weights` (Eq. 2.8), :func:`row_entropy` and
+  :func:`weight_spread` (Eq. 2.9): why tiny scores give nearly uniform
+  weights, and how far from uniform they are.
+* :func:`score_variance` and :func:`expected_score_variance` (Eq. 2.10): why
+  Vaswani et al. divide by sqrt(d_k).
+* :func:`permutation_matrix` (Eq. 2.11): unmasked attention is
+  permutation-equivariant.
+* :func:`compare_printed` and :func:`compare_printings`: a hand-printed
+  matrix (ragged rows and all) set beside the computed one, or beside another
+  printing of itself; used here and by the errata chapter (chapter 7).
 """
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+import sympy
 
-from .validation import as_array, as_matrix, check_finite_number
+from .validation import as_array, as_matrix, check_finite_number, check_int
 
 __all__ = [
     "AttentionResult",
@@ -26,14 +48,48 @@ __all__ = [
     "causal_mask",
     "scaled_dot_product_attention",
     "self_attention",
+    # exact (sympy) versions
+    "ExactAttentionResult",
+    "exact_matrix",
+    "exact_scores",
+    "exact_scaled_scores",
+    "exact_softmax",
+    "exact_attention_weights",
+    "exact_self_attention",
+    "exact_to_numeric",
+    # how uniform are the weights?
+    "row_entropy",
+    "WeightSpread",
+    "weight_spread",
+    "linearized_weights",
+    # why sqrt(d_k)?
+    "score_variance",
+    "expected_score_variance",
+    # symmetry
+    "permutation_matrix",
+    # printed vs computed
+    "EntryDifference",
+    "PrintedComparison",
+    "printed_row_lengths",
+    "printed_row_sums",
+    "printed_array",
+    "printing_tolerance",
+    "compare_printed",
+    "PrintingDifference",
+    "compare_printings",
 ]
+
+
+# ---------------------------------------------------------------------------
+# Numeric attention (Eqs. 2.1-2.6)
+# ---------------------------------------------------------------------------
 
 
 def softmax(x, axis: int = -1) -> np.ndarray:
     """softmax(x)_j = exp(x_j - max x) / sum_k exp(x_k - max x) along ``axis``.
 
     Subtracting the maximum first keeps the result finite for huge logits
-    (Eq. 2.4). Entries equal to -inf (masked positions) get weight 0; a row
+    and does not change it, because softmax(x + c) = softmax(x) (Eqs. 2.4, 2.7). Entries equal to -inf (masked positions) get weight 0; a row
     that is entirely -inf is rejected.
     """
     values = np.asarray(x, dtype=float)
@@ -55,7 +111,12 @@ def softmax(x, axis: int = -1) -> np.ndarray:
 
 
 def causal_mask(n: int) -> np.ndarray:
-    """The decoder's causal mask M (n x n): 0 where j <= i, -inf where j > i."""
+    """The decoder's causal mask M (n x n): 0 where j <= i, -inf where j > i (Eq. 2.6).
+
+    Token i may look at itself and at the tokens before it, never at a later
+    one: that is what lets a decoder-only language model (LLaVA's Vicuna) be
+    trained to predict every next token at once.
+    """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be a whole number >= 1, got {n!r}")
     upper = np.triu(np.ones((n, n), dtype=bool), k=1)
@@ -124,3 +185,594 @@ def self_attention(X, W_q, W_k, W_v, causal: bool = False, *, scale: bool = True
     W_v = as_matrix(W_v, "W_v", rows=d_model)
     return scaled_dot_product_attention(X @ W_q, X @ W_k, X @ W_v, causal=causal, scale=scale,
                                         temperature=temperature)
+
+
+# ---------------------------------------------------------------------------
+# Exact versions (sympy)
+# ---------------------------------------------------------------------------
+
+
+def _exact_number(value, name: str, *, allow_negative_infinity: bool = False):
+    """A sympy number for ``value``: floats become the rational they were typed as (0.1 -> 1/10)."""
+    if isinstance(value, sympy.Basic):
+        if value == sympy.nan or value == sympy.zoo or value == sympy.oo:
+            raise ValueError(f"{name} contains {value}; every entry must be a finite number")
+        if value == -sympy.oo and not allow_negative_infinity:
+            raise ValueError(f"{name} contains -oo; every entry must be a finite number")
+        return value
+    number = float(value)
+    if math.isnan(number):
+        raise ValueError(f"{name} contains NaN; every entry must be a finite number")
+    if number == -math.inf and allow_negative_infinity:
+        return -sympy.oo
+    if math.isinf(number):
+        raise ValueError(f"{name} contains an infinite value; every entry must be a finite number")
+    if isinstance(value, (int, np.integer)):
+        return sympy.Integer(int(value))
+    return sympy.Rational(repr(number))
+
+
+def exact_matrix(values, name: str = "values", *, allow_negative_infinity: bool = False) -> sympy.Matrix:
+    """``values`` (a 2-d array, nested lists or a sympy Matrix) as a sympy Matrix.
+
+    Decimal numbers become exact rationals of their shortest decimal form,
+    ``sympy.Rational(repr(x))``: 0.1 -> 1/10, 0.3 -> 3/10 (chapter 2). Sympy
+    entries are kept as they are. ``allow_negative_infinity`` lets -inf
+    through as ``-oo`` (a masked logit).
+    """
+    if isinstance(values, sympy.MatrixBase):
+        rows = values.tolist()
+    else:
+        if isinstance(values, str):
+            raise ValueError(f"{name} must be a matrix of numbers, got the text {values!r}")
+        try:
+            array = np.asarray(values, dtype=object)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{name} must be a matrix of numbers; could not read it: {error}") from None
+        if array.ndim != 2:
+            raise ValueError(f"{name} must be 2-dimensional, got shape {array.shape}")
+        rows = array.tolist()
+    if not rows or not rows[0]:
+        raise ValueError(f"{name} must not be empty")
+    try:
+        entries = [[_exact_number(v, name, allow_negative_infinity=allow_negative_infinity) for v in row]
+                   for row in rows]
+    except (TypeError, ValueError) as error:
+        if str(error).startswith(name):
+            raise
+        raise ValueError(f"{name} must contain only numbers; {error}") from None
+    return sympy.Matrix(entries)
+
+
+def exact_scores(Q, K) -> sympy.Matrix:
+    """S = Q K^T exactly (Eq. 2.2, chapter 2): rationals for decimal inputs."""
+    Q = exact_matrix(Q, "Q")
+    K = exact_matrix(K, "K")
+    if K.shape[1] != Q.shape[1]:
+        raise ValueError(f"K must have {Q.shape[1]} columns like Q, got shape {K.shape}")
+    return Q * K.T
+
+
+def _exact_temperature(temperature):
+    tau = check_finite_number(temperature, "temperature")
+    if tau <= 0:
+        raise ValueError(f"temperature must be > 0, got {tau}")
+    return _exact_number(temperature, "temperature")
+
+
+def exact_scaled_scores(Q, K, *, scale: bool = True, temperature=1) -> sympy.Matrix:
+    """S~ = Q K^T / (sqrt(d_k) tau) exactly (Eq. 2.3, chapter 2); sqrt(d_k) stays a surd."""
+    scores = exact_scores(Q, K)
+    d_k = exact_matrix(K, "K").shape[1]
+    divisor = (sympy.sqrt(d_k) if scale else sympy.Integer(1)) * _exact_temperature(temperature)
+    return scores / divisor
+
+
+def exact_softmax(logits) -> sympy.Matrix:
+    """Row softmax exactly: a_ij = exp(l_ij) / sum_k exp(l_ik) (Eq. 2.4, chapter 2).
+
+    ``logits`` may contain -inf / -oo (a masked position): exp(-oo) = 0, so it
+    gets weight 0. A row that is entirely masked is rejected.
+    """
+    L = exact_matrix(logits, "logits", allow_negative_infinity=True)
+    rows = []
+    for i in range(L.rows):
+        exponentials = [sympy.exp(value) for value in L.row(i)]
+        total = sympy.Add(*exponentials)
+        if total == 0:
+            raise ValueError(f"logits row {i} is entirely -inf (fully masked); softmax is undefined there")
+        rows.append([e / total for e in exponentials])
+    return sympy.Matrix(rows)
+
+
+def exact_attention_weights(Q, K, *, causal: bool = False, scale: bool = True, temperature=1) -> sympy.Matrix:
+    """A = softmax(Q K^T / (sqrt(d_k) tau) + M) exactly (Eqs. 2.3-2.4 and 2.6, chapter 2)."""
+    logits = exact_scaled_scores(Q, K, scale=scale, temperature=temperature)
+    if causal:
+        if logits.rows != logits.cols:
+            raise ValueError(f"causal=True needs as many queries as keys, got {logits.rows} and {logits.cols}")
+        logits = sympy.Matrix(logits.rows, logits.cols,
+                              lambda i, j: -sympy.oo if j > i else logits[i, j])
+    return exact_softmax(logits)
+
+
+@dataclass(frozen=True)
+class ExactAttentionResult:
+    """The fields of :class:`AttentionResult`, as exact sympy matrices."""
+
+    queries: sympy.Matrix
+    keys: sympy.Matrix
+    values: sympy.Matrix
+    scores: sympy.Matrix
+    scaled_scores: sympy.Matrix
+    weights: sympy.Matrix
+    output: sympy.Matrix
+
+    def numeric(self, digits: int = 30) -> AttentionResult:
+        """Evaluate every field to ``digits`` significant digits, as numpy arrays."""
+        return AttentionResult(*(exact_to_numeric(getattr(self, field), digits)
+                                 for field in AttentionResult.__dataclass_fields__))
+
+
+def exact_to_numeric(matrix, digits: int = 30) -> np.ndarray:
+    """A sympy Matrix evaluated to ``digits`` significant digits, as a float array."""
+    if not isinstance(matrix, sympy.MatrixBase):
+        raise ValueError(f"matrix must be a sympy Matrix, got {type(matrix).__name__}")
+    digits = check_int(digits, "digits", minimum=15)
+    return np.array(matrix.evalf(digits).tolist(), dtype=float)
+
+
+def exact_self_attention(X, W_q, W_k, W_v, causal: bool = False, *, scale: bool = True,
+                         temperature=1) -> ExactAttentionResult:
+    """Eqs. 2.1-2.5 exactly (chapter 2): the same fields as :func:`self_attention`.
+
+    The output row i is written over one denominator,
+    o_i = sum_j exp(s~_ij) v_j / sum_k exp(s~_ik), which is the row i of A V.
+    """
+    X = exact_matrix(X, "X")
+    d_model = X.shape[1]
+    matrices = {}
+    for name, W in (("W_q", W_q), ("W_k", W_k), ("W_v", W_v)):
+        matrices[name] = exact_matrix(W, name)
+        if matrices[name].shape[0] != d_model:
+            raise ValueError(f"{name} must have {d_model} rows (d_model of X), got shape {matrices[name].shape}")
+    if matrices["W_k"].shape[1] != matrices["W_q"].shape[1]:
+        raise ValueError(f"W_k must have {matrices['W_q'].shape[1]} columns like W_q, "
+                         f"got shape {matrices['W_k'].shape}")
+    Q, K, V = X * matrices["W_q"], X * matrices["W_k"], X * matrices["W_v"]
+    scores = exact_scores(Q, K)
+    scaled = exact_scaled_scores(Q, K, scale=scale, temperature=temperature)
+    weights = exact_attention_weights(Q, K, causal=causal, scale=scale, temperature=temperature)
+    output_rows = []
+    for i in range(weights.rows):
+        allowed = [j for j in range(weights.cols) if not (causal and j > i)]
+        total = sympy.Add(*(sympy.exp(scaled[i, j]) for j in allowed))
+        output_rows.append([sympy.Add(*(sympy.exp(scaled[i, j]) * V[j, c] for j in allowed)) / total
+                            for c in range(V.cols)])
+    return ExactAttentionResult(Q, K, V, scores, scaled, weights, sympy.Matrix(output_rows))
+
+
+# ---------------------------------------------------------------------------
+# How far from uniform are the weights? (Eqs. 2.8-2.9)
+# ---------------------------------------------------------------------------
+
+
+def _checked_weights(weights, causal: bool) -> np.ndarray:
+    A = as_matrix(weights, "weights")
+    if (A < 0).any():
+        raise ValueError("weights must be >= 0 (they are probabilities)")
+    sums = A.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-9)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"weights rows must each sum to 1; row {i} sums to {sums[i]:.6g}")
+    if causal:
+        if A.shape[0] != A.shape[1]:
+            raise ValueError(f"weights must be square when causal=True, got shape {A.shape}")
+        if np.triu(A, k=1).any():
+            raise ValueError("weights has a non-zero entry above the diagonal, so it is not causal")
+    return A
+
+
+def row_entropy(weights) -> np.ndarray:
+    """The entropy -sum_j a_ij ln a_ij of each row of A, in nats, with 0 ln 0 = 0 (Eq. 2.9, chapter 2).
+
+    It is ln m for m equal weights (the most spread a row can be) and 0 when
+    one weight is 1.
+    """
+    A = _checked_weights(weights, causal=False)
+    positive = np.where(A > 0, A, 1.0)
+    return -np.sum(np.where(A > 0, A * np.log(positive), 0.0), axis=1)
+
+
+@dataclass(frozen=True)
+class WeightSpread:
+    """How far each row of A is from uniform (Eq. 2.9, chapter 2).
+
+    ``allowed[i]`` is the number m_i of positions row i may attend to (n, or
+    i + 1 with the causal mask); ``uniform[i] = 1/m_i`` is the weight of a
+    perfectly uniform row.
+    """
+
+    allowed: np.ndarray
+    uniform: np.ndarray
+    deviation: np.ndarray
+    max_abs_deviation: float
+    max_relative_deviation: float
+    entropies: np.ndarray
+    max_entropies: np.ndarray
+    min_entropy_ratio: float
+    largest_weight: float
+    smallest_weight: float
+
+
+def weight_spread(weights, *, causal: bool = False) -> WeightSpread:
+    """Compare each row of A with the uniform row 1/m_i (Eq. 2.9, chapter 2).
+
+    * ``deviation`` = a_ij - 1/m_i on allowed positions (0 on masked ones);
+    * ``max_abs_deviation`` = max |a_ij - 1/m_i|, ``max_relative_deviation`` =
+      max |m_i a_ij - 1|;
+    * ``entropies`` (:func:`row_entropy`) beside ``max_entropies`` ln m_i,
+      and ``min_entropy_ratio`` = min over rows with m_i > 1 of entropy / ln m_i
+      (1 for uniform rows, 0 for one-hot rows);
+    * ``largest_weight`` and ``smallest_weight`` over allowed positions.
+
+    With ``causal=True`` the entries above the diagonal must be 0 and are
+    left out.
+    """
+    A = _checked_weights(weights, causal)
+    n_rows, n_cols = A.shape
+    if causal:
+        allowed_mask = np.tril(np.ones((n_rows, n_cols), dtype=bool))
+    else:
+        allowed_mask = np.ones((n_rows, n_cols), dtype=bool)
+    allowed = allowed_mask.sum(axis=1)
+    uniform = 1.0 / allowed
+    deviation = np.where(allowed_mask, A - uniform[:, None], 0.0)
+    relative = np.where(allowed_mask, A * allowed[:, None] - 1.0, 0.0)
+    entropies = row_entropy(A)
+    max_entropies = np.log(allowed)
+    several = allowed > 1
+    ratio = float(np.min(entropies[several] / max_entropies[several])) if several.any() else 1.0
+    return WeightSpread(
+        allowed=allowed,
+        uniform=uniform,
+        deviation=deviation,
+        max_abs_deviation=float(np.max(np.abs(deviation))),
+        max_relative_deviation=float(np.max(np.abs(relative))),
+        entropies=entropies,
+        max_entropies=max_entropies,
+        min_entropy_ratio=ratio,
+        largest_weight=float(A[allowed_mask].max()),
+        smallest_weight=float(A[allowed_mask].min()),
+    )
+
+
+def linearized_weights(scaled_scores) -> np.ndarray:
+    """First-order softmax near 0: a_ij ~ (1 + s~_ij - mean_k s~_ik) / n (Eq. 2.8, chapter 2).
+
+    Because exp(x) = 1 + x + x^2/2 + ..., scores that are all small give
+    weights that differ from 1/n by about (s~_ij - row mean)/n. The error is
+    of the order of the squared spread of the scores in a row.
+    """
+    S = as_matrix(scaled_scores, "scaled_scores")
+    n = S.shape[1]
+    return (1.0 + S - S.mean(axis=1, keepdims=True)) / n
+
+
+# ---------------------------------------------------------------------------
+# Why divide by sqrt(d_k)? (Eq. 2.10)
+# ---------------------------------------------------------------------------
+
+
+def expected_score_variance(d_k: int, *, scale: bool = True) -> float:
+    """Var(q . k) = d_k for q, k with independent N(0, 1) entries; 1 after dividing by sqrt(d_k) (Eq. 2.10)."""
+    d_k = check_int(d_k, "d_k", minimum=1)
+    return 1.0 if scale else float(d_k)
+
+
+def score_variance(d_k: int, n_samples: int, rng=None, scale: bool = True) -> float:
+    """The sample variance of q . k (divided by sqrt(d_k) when ``scale``) (Eq. 2.10, chapter 2).
+
+    Draws ``n_samples`` pairs q, k with independent standard-normal entries
+    of length ``d_k``. ``rng`` is a ``numpy.random.Generator`` or an integer
+    seed (None: a fixed seed 0, so results repeat).
+    """
+    d_k = check_int(d_k, "d_k", minimum=1)
+    n_samples = check_int(n_samples, "n_samples", minimum=2)
+    if rng is None:
+        rng = np.random.default_rng(0)
+    elif isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        rng = np.random.default_rng(int(rng))
+    elif not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator or an integer seed, got {rng!r}")
+    q = rng.standard_normal((n_samples, d_k))
+    k = rng.standard_normal((n_samples, d_k))
+    dots = np.sum(q * k, axis=1)
+    if scale:
+        dots = dots / np.sqrt(d_k)
+    return float(np.var(dots, ddof=1))
+
+
+# ---------------------------------------------------------------------------
+# Permutation equivariance (Eq. 2.11)
+# ---------------------------------------------------------------------------
+
+
+def permutation_matrix(order) -> np.ndarray:
+    """P with (P X)[i] = X[order[i]] (Eq. 2.11, chapter 2).
+
+    Unmasked self-attention satisfies Attention(P X) = P Attention(X): it
+    does not know the order of the tokens. ``order`` must list 0..n-1, each
+    once.
+    """
+    values = as_array(order, "order", ndim=1)
+    if values.size == 0:
+        raise ValueError("order must not be empty")
+    if not np.all(values == np.round(values)):
+        raise ValueError(f"order must contain whole numbers, got {values.tolist()}")
+    indices = values.astype(int)
+    n = indices.size
+    if sorted(indices.tolist()) != list(range(n)):
+        raise ValueError(f"order must list each of 0..{n - 1} exactly once, got {indices.tolist()}")
+    P = np.zeros((n, n))
+    P[np.arange(n), indices] = 1.0
+    return P
+
+
+# ---------------------------------------------------------------------------
+# Printed (by hand) vs computed
+# ---------------------------------------------------------------------------
+
+
+def _checked_printed(printed, name: str = "printed") -> tuple[tuple[float, ...], ...]:
+    if isinstance(printed, (str, bytes)) or not hasattr(printed, "__iter__"):
+        raise ValueError(f"{name} must be a sequence of rows (a tuple of tuples), got {type(printed).__name__}")
+    rows = []
+    for i, row in enumerate(printed):
+        if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
+            raise ValueError(f"{name} row {i} must be a sequence of numbers, got {row!r}")
+        values = []
+        for value in row:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} row {i} has a non-numeric entry {value!r}") from None
+            if not math.isfinite(number):
+                raise ValueError(f"{name} row {i} has a non-finite entry {value!r}")
+            values.append(number)
+        rows.append(tuple(values))
+    if not rows:
+        raise ValueError(f"{name} must have at least one row")
+    return tuple(rows)
+
+
+def printed_row_lengths(printed) -> tuple[int, ...]:
+    """The number of entries in each printed row: the shape "as printed" (chapter 2)."""
+    return tuple(len(row) for row in _checked_printed(printed))
+
+
+def printed_row_sums(printed) -> np.ndarray:
+    """The sum of each printed row, whatever its length (a softmax row must sum to 1, Eq. 2.4)."""
+    return np.array([math.fsum(row) for row in _checked_printed(printed)])
+
+
+def printed_array(printed, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """A ragged printed matrix as a rectangular float array, NaN where no entry was printed.
+
+    Entries are aligned from the left: entry j of a printed row goes to column
+    j. ``shape`` (rows, cols) crops or pads to that size; by default it is
+    (number of printed rows, longest row).
+    """
+    rows = _checked_printed(printed)
+    if shape is None:
+        shape = (len(rows), max(len(row) for row in rows))
+    if len(shape) != 2:
+        raise ValueError(f"shape must be (rows, cols), got {shape!r}")
+    n_rows = check_int(shape[0], "shape[0]", minimum=1)
+    n_cols = check_int(shape[1], "shape[1]", minimum=1)
+    array = np.full((n_rows, n_cols), np.nan)
+    for i, row in enumerate(rows[:n_rows]):
+        kept = row[:n_cols]
+        array[i, :len(kept)] = kept
+    return array
+
+
+def _decimals(value: float) -> int:
+    """The number of decimals in the shortest form of ``value`` (0.035 -> 3, 0.1 -> 1, 2.0 -> 0)."""
+    text = repr(float(value))
+    if "e" in text or "E" in text:
+        mantissa, exponent = text.lower().split("e")
+        digits = len(mantissa.split(".")[1].rstrip("0")) if "." in mantissa else 0
+        return max(0, digits - int(exponent))
+    if "." not in text:
+        return 0
+    return len(text.split(".")[1].rstrip("0"))
+
+
+def printing_tolerance(printed) -> np.ndarray:
+    """Half a unit in the last printed digit of each entry, as a NaN-padded array (chapter 2).
+
+    A value printed with d decimals may be off by up to 0.5 * 10^-d from the
+    true one (0.005 for 0.09). Trailing zeros are lost when a number is stored
+    (0.10 becomes 0.1), so every entry is read with at least the matrix's most
+    common number of decimals: in a matrix printed to two decimals, 0.1 counts
+    as 0.10.
+    """
+    rows = _checked_printed(printed)
+    counts = Counter(_decimals(v) for row in rows for v in row)
+    if not counts:
+        raise ValueError("printed has no entries")
+    # The most common number of decimals; ties go to the larger (stricter) one.
+    typical = max(counts.items(), key=lambda item: (item[1], item[0]))[0]
+    tolerance = np.full((len(rows), max(len(row) for row in rows) or 1), np.nan)
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            tolerance[i, j] = 0.5 * 10.0 ** -max(_decimals(value), typical)
+    return tolerance
+
+
+@dataclass(frozen=True)
+class EntryDifference:
+    """One printed entry that disagrees with the computed one (0-based row and col)."""
+
+    row: int
+    col: int
+    printed: float
+    computed: float
+    difference: float
+    tolerance: float
+
+
+@dataclass(frozen=True)
+class PrintedComparison:
+    """A printed (possibly ragged) matrix beside the computed one (see :func:`compare_printed`).
+
+    Shape as printed:
+      ``row_lengths`` (entries in each printed row), ``computed_shape``,
+      ``extra_rows`` / ``missing_rows`` (printed rows beyond / short of the
+      computed number), ``short_rows`` / ``long_rows`` (0-based indices of
+      printed rows, among the first computed-rows ones, with fewer / more
+      entries than the computed columns), ``missing_entries`` (entries absent
+      from the overlapping rows, plus all entries of missing rows) and
+      ``extra_entries`` (entries beyond the computed columns plus every entry
+      of an extra row).
+    Values (the rectangular part: the first min(rows) rows, computed columns):
+      ``printed`` (NaN where nothing was printed), ``computed``,
+      ``difference`` = printed - computed (NaN where nothing was printed),
+      ``tolerance`` (half a unit in the last printed digit),
+      ``disagreements`` (entries with |difference| > tolerance, row-major).
+    ``row_sums``: the sum of every printed row as printed (all rows).
+    """
+
+    row_lengths: tuple[int, ...]
+    computed_shape: tuple[int, int]
+    extra_rows: int
+    missing_rows: int
+    short_rows: tuple[int, ...]
+    long_rows: tuple[int, ...]
+    missing_entries: int
+    extra_entries: int
+    printed: np.ndarray
+    computed: np.ndarray
+    difference: np.ndarray
+    tolerance: np.ndarray
+    disagreements: tuple[EntryDifference, ...]
+    row_sums: np.ndarray
+
+    @property
+    def n_printed_rows(self) -> int:
+        return len(self.row_lengths)
+
+    @property
+    def shape_matches(self) -> bool:
+        """True when every printed row is there and has exactly the computed number of entries."""
+        return (self.extra_rows == 0 and self.missing_rows == 0
+                and self.missing_entries == 0 and self.extra_entries == 0)
+
+    @property
+    def agrees(self) -> bool:
+        """True when the shape matches and every entry is within printing precision."""
+        return self.shape_matches and not self.disagreements
+
+    @property
+    def max_abs_difference(self) -> float:
+        """The largest |printed - computed| over the entries that were printed (rectangular part)."""
+        finite = self.difference[np.isfinite(self.difference)]
+        return float(np.max(np.abs(finite))) if finite.size else 0.0
+
+
+def compare_printed(printed, computed, *, tolerance: float | None = None) -> PrintedComparison:
+    """Set a hand-printed matrix beside the computed one, entry by entry (chapter 2; used in chapter 7).
+
+    Parameters
+    ----------
+    printed : a ragged sequence of rows, e.g. ``seed.PRINTED_QK_T`` (a tuple of
+        tuples, rows of any length). Entries are aligned from the left: entry j
+        of a printed row is compared with column j.
+    computed : the 2-d array the package computes (finite numbers).
+    tolerance : how far a printed entry may be from the computed one and still
+        agree. Default: half a unit in its last printed digit (see
+        :func:`printing_tolerance`), 0.005 for a two-decimal entry.
+
+    Returns a :class:`PrintedComparison` (pure data: counts, arrays, and the
+    list of disagreeing entries).
+    """
+    rows = _checked_printed(printed)
+    C = as_matrix(computed, "computed")
+    n_rows, n_cols = C.shape
+    if tolerance is None:
+        entry_tolerance = printing_tolerance(rows)
+    else:
+        tol = check_finite_number(tolerance, "tolerance")
+        if tol < 0:
+            raise ValueError(f"tolerance must be >= 0, got {tol}")
+        entry_tolerance = np.where(np.isnan(printed_array(rows)), np.nan, tol)
+    lengths = tuple(len(row) for row in rows)
+    common = min(len(rows), n_rows)
+    P = printed_array(rows, shape=(common, n_cols))
+    T = np.full((common, n_cols), np.nan)
+    width = min(n_cols, entry_tolerance.shape[1])
+    T[:, :width] = entry_tolerance[:common, :width]
+    D = P - C[:common]
+    disagreements = []
+    for i in range(common):
+        for j in range(n_cols):
+            if np.isfinite(D[i, j]) and abs(D[i, j]) > T[i, j] + 1e-12:
+                disagreements.append(EntryDifference(i, j, float(P[i, j]), float(C[i, j]),
+                                                     float(D[i, j]), float(T[i, j])))
+    extra_rows = max(0, len(rows) - n_rows)
+    missing_rows = max(0, n_rows - len(rows))
+    overlapping = lengths[:common]
+    return PrintedComparison(
+        row_lengths=lengths,
+        computed_shape=(n_rows, n_cols),
+        extra_rows=extra_rows,
+        missing_rows=missing_rows,
+        short_rows=tuple(i for i, m in enumerate(overlapping) if m < n_cols),
+        long_rows=tuple(i for i, m in enumerate(overlapping) if m > n_cols),
+        missing_entries=sum(max(0, n_cols - m) for m in overlapping) + missing_rows * n_cols,
+        extra_entries=sum(max(0, m - n_cols) for m in overlapping) + sum(lengths[n_rows:]),
+        printed=P,
+        computed=C[:common].copy(),
+        difference=D,
+        tolerance=T,
+        disagreements=tuple(disagreements),
+        row_sums=printed_row_sums(rows),
+    )
+
+
+@dataclass(frozen=True)
+class PrintingDifference:
+    """One entry where two printings of the same matrix differ (0-based; None: not printed there)."""
+
+    row: int
+    col: int
+    first: float | None
+    second: float | None
+
+
+def compare_printings(first, second, *, tolerance: float = 0.0) -> tuple[PrintingDifference, ...]:
+    """Entries where two printings of one matrix differ, row by row (chapter 2; used in chapter 7).
+
+    Both are ragged sequences of rows, aligned from the left like in
+    :func:`compare_printed`. An entry present in one printing and absent from
+    the other is a difference too (with ``None`` on the missing side), and so
+    is every entry of a row only one printing has. Two present entries differ
+    when |first - second| > ``tolerance`` (default 0: printed identically).
+    """
+    rows_first = _checked_printed(first, "first")
+    rows_second = _checked_printed(second, "second")
+    tol = check_finite_number(tolerance, "tolerance")
+    if tol < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tol}")
+    differences = []
+    for i in range(max(len(rows_first), len(rows_second))):
+        row_a = rows_first[i] if i < len(rows_first) else ()
+        row_b = rows_second[i] if i < len(rows_second) else ()
+        for j in range(max(len(row_a), len(row_b))):
+            a = row_a[j] if j < len(row_a) else None
+            b = row_b[j] if j < len(row_b) else None
+            if a is None or b is None or abs(a - b) > tol + 1e-12:
+                differences.append(PrintingDifference(i, j, a, b))
+    return tuple(differences)

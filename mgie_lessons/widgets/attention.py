@@ -1,0 +1,103 @@
+"""The chapter 2 panel: self-attention of the seed instruction with weights you type.
+
+Controls: W^Q, W^K, W^V (2x2, typed as "1, 0; 0, 1"), the 1/sqrt(d_k) scaling on/off, a
+temperature tau and the causal mask on/off. The panel shows the 10x10 weights A as an annotated
+heatmap (:class:`~mgie_lessons.plots.attention.FastWeightsHeatmap`, updated in place) and, as
+LaTeX, the output H = A V with a few numbers that say how far A is from uniform.
+"""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import numpy as np
+
+from .. import attention, seed
+from ..plots.attention import FastWeightsHeatmap, seed_tokens_and_embeddings
+from ..plots.common import figure_png
+from .panel import Panel, matrix_text, parse_matrix
+
+__all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "compute", "output_latex"]
+
+TITLE = "Attention weights A of the seed instruction"
+
+#: Valid settings the benchmark cycles through (each changes the picture).
+BENCH_SETTINGS: list[dict] = [
+    {"W_q": "1, 0; 0, 1", "W_k": "1, 0; 0, 1", "W_v": "1, 0; 0, 1", "scale": True, "temperature": 1.0, "causal": False},
+    {"W_q": "1, 0; 0, 1", "W_k": "1, 0; 0, 1", "W_v": "1, 0; 0, 1", "scale": True, "temperature": 0.05, "causal": False},
+    {"W_q": "10, 0; 0, 10", "W_k": "10, 0; 0, 10", "W_v": "1, 0; 0, 1", "scale": True, "temperature": 1.0, "causal": False},
+    {"W_q": "10, 0; 0, 10", "W_k": "10, 0; 0, 10", "W_v": "1, 0; 0, 1", "scale": True, "temperature": 1.0, "causal": True},
+    {"W_q": "0, 1; 1, 0", "W_k": "5, 0; 0, 5", "W_v": "1, 0; 0, -1", "scale": False, "temperature": 0.5, "causal": False},
+    {"W_q": "1, 0; 0, 1", "W_k": "1, 0; 0, 1", "W_v": "1, 0; 0, 1", "scale": True, "temperature": 0.02, "causal": True},
+]
+
+
+def compute(values: dict):
+    """Parse the controls' values and run :func:`mgie_lessons.attention.self_attention`.
+
+    Returns (tokens, result). Raises ValueError naming the control for a bad entry.
+    """
+    token_list, X = seed_tokens_and_embeddings()
+    W_q = parse_matrix(values["W_q"], "W^Q", shape=(2, 2))
+    W_k = parse_matrix(values["W_k"], "W^K", shape=(2, 2))
+    W_v = parse_matrix(values["W_v"], "W^V", shape=(2, 2))
+    result = attention.self_attention(X, W_q, W_k, W_v, causal=bool(values["causal"]),
+                                      scale=bool(values["scale"]), temperature=values["temperature"])
+    return token_list, result
+
+
+def _bmatrix(matrix, fmt: str = ".3f") -> str:
+    rows = [" & ".join(format(v, fmt) for v in row) for row in np.atleast_2d(matrix)]
+    return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+
+
+def output_latex(result, causal: bool) -> str:
+    """The HTML/LaTeX text under the figure: H = A V and how far A is from uniform."""
+    spread = attention.weight_spread(result.weights, causal=causal)
+    return (
+        f"<p>$H = AV = {_bmatrix(result.output)}$</p>"
+        f"<p>Largest weight {spread.largest_weight:.3f}, smallest {spread.smallest_weight:.3f}; "
+        f"largest distance from uniform $\\max_{{ij}}|a_{{ij}} - 1/m_i| = {spread.max_abs_deviation:.4f}$; "
+        f"least spread row $\\min_i \\mathcal{{H}}_i/\\ln m_i = {spread.min_entropy_ratio:.4f}$.</p>"
+    )
+
+
+def make_panel() -> Panel:
+    """The panel over W^Q, W^K, W^V, scaling, temperature and the causal mask (chapter 2)."""
+    token_list, X = seed_tokens_and_embeddings()
+    start = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
+    heat = FastWeightsHeatmap(start.weights, token_list, title=TITLE)
+    style = {"description_width": "initial"}
+    controls = {
+        "W_q": widgets.Text(value=matrix_text(seed.W_Q), description="W^Q", style=style),
+        "W_k": widgets.Text(value=matrix_text(seed.W_K), description="W^K", style=style),
+        "W_v": widgets.Text(value=matrix_text(seed.W_V), description="W^V", style=style),
+        "scale": widgets.Checkbox(value=True, description="divide by sqrt(d_k)", style=style),
+        "temperature": widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.01,
+                                           description="temperature tau", readout_format=".2f",
+                                           style=style, continuous_update=False),
+        "causal": widgets.Checkbox(value=False, description="causal mask", style=style),
+    }
+    text = widgets.HTMLMath(value="")
+
+    def update(values: dict) -> None:
+        _, result = compute(values)
+        heat.update(result.weights)
+        text.value = output_latex(result, bool(values["causal"]))
+        return result
+
+    alt = ("Heatmap of the 10 by 10 attention weights of the seed instruction for the chosen weights, "
+           "scaling, temperature and mask; the numbers are written in the cells and the output H = AV "
+           "is shown below as a matrix.")
+    panel = Panel(controls, update, heat.figure, title="Self-attention of the seed instruction",
+                  outputs=[text], alt=alt)
+    panel.heatmap = heat
+    panel.text = text
+    panel.image.layout.max_width = "420px"
+    return panel
+
+
+def render_from_scratch(values: dict) -> bytes:
+    """The benchmark's baseline: a NEW figure for ``values``, rendered to PNG bytes."""
+    token_list, result = compute(values)
+    heat = FastWeightsHeatmap(result.weights, token_list, title=TITLE)
+    return figure_png(heat.figure)

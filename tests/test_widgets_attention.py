@@ -1,0 +1,123 @@
+"""Tests for the chapter 2 panel (mgie_lessons.widgets.attention) and its figures."""
+
+import html
+
+import numpy as np
+import pytest
+
+from mgie_lessons import attention, seed, tokens
+from mgie_lessons.plots import attention as plots
+from mgie_lessons.widgets import attention as widget
+
+TOKENS, X = tokens.embed(seed.INSTRUCTION)
+I2 = np.eye(2)
+
+
+@pytest.fixture(scope="module")
+def panel():
+    return widget.make_panel()
+
+
+@pytest.fixture(autouse=True)
+def reset(panel):
+    panel.set(**widget.BENCH_SETTINGS[0])
+    yield
+
+
+def test_initial_panel_shows_the_seed(panel):
+    expected = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
+    assert panel.error is None
+    assert bytes(panel.image.value).startswith(b"\x89PNG")
+    np.testing.assert_allclose(panel.heatmap.values, expected.weights)
+    assert f"{expected.output[0, 0]:.3f} & {expected.output[0, 1]:.3f}" in panel.text.value
+    assert panel.result is not None
+
+
+def test_changing_the_weights_updates_heatmap_text_and_image(panel):
+    before = panel.image.value
+    assert panel.set(W_q="10, 0; 0, 10", W_k="10, 0; 0, 10")
+    expected = attention.self_attention(X, 10 * I2, 10 * I2, I2)
+    np.testing.assert_allclose(panel.heatmap.values, expected.weights)
+    assert panel.image.value != before
+    assert f"{expected.output[3, 0]:.3f} & {expected.output[3, 1]:.3f}" in panel.text.value
+    spread = attention.weight_spread(expected.weights)
+    assert f"{spread.largest_weight:.3f}" in panel.text.value
+
+
+def test_causal_mask_zeroes_the_upper_triangle(panel):
+    assert panel.set(causal=True)
+    assert np.all(np.triu(panel.heatmap.values, k=1) == 0)
+    expected = attention.self_attention(X, I2, I2, I2, causal=True)
+    np.testing.assert_allclose(panel.heatmap.values, expected.weights)
+
+
+def test_scaling_and_temperature(panel):
+    assert panel.set(scale=False, temperature=0.25)
+    expected = attention.self_attention(X, I2, I2, I2, scale=False, temperature=0.25)
+    np.testing.assert_allclose(panel.heatmap.values, expected.weights)
+    assert panel.result.scaled_scores == pytest.approx(expected.scaled_scores)
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"temperature": 0.0}, "temperature must be > 0"),
+    ({"W_q": "a, 0; 0, 1"}, "W^Q: row 1 has a non-numeric entry 'a'"),
+    ({"W_k": "1, 0, 0; 0, 1, 0"}, "W^K must have shape"),
+    ({"W_v": "nan, 0; 0, 1"}, "W^V contains NaN"),
+    ({"W_q": ""}, "W^Q is empty"),
+    ({"W_v": "1, 0; 0"}, "W^V: every row needs the same number of entries"),
+])
+def test_bad_values_show_a_message_and_keep_the_picture(panel, values, message):
+    before = panel.image.value
+    shown = panel.heatmap.values.copy()
+    assert not panel.set(**values)
+    assert message in panel.error
+    assert html.escape(message.split(":")[0]) in panel.message.value
+    assert panel.image.value == before
+    np.testing.assert_array_equal(panel.heatmap.values, shown)
+
+
+def test_bench_settings_are_valid_and_distinct(panel):
+    assert 4 <= len(widget.BENCH_SETTINGS) <= 8
+    pictures = set()
+    for settings in widget.BENCH_SETTINGS:
+        assert panel.set(**settings), panel.error
+        pictures.add(panel.image.value)
+    assert len(pictures) == len(widget.BENCH_SETTINGS)
+
+
+def test_render_from_scratch_returns_png():
+    png = widget.render_from_scratch(widget.BENCH_SETTINGS[2])
+    assert png.startswith(b"\x89PNG")
+
+
+def test_fast_heatmap_rejects_a_new_shape(panel):
+    with pytest.raises(ValueError, match="weights must keep shape"):
+        panel.heatmap.update(np.zeros((3, 3)))
+
+
+def test_static_frame_has_alt_text_and_rejects_bad_mask():
+    png, alt = plots.static_weights_frame(0.1, "on")
+    assert png.startswith(b"\x89PNG")
+    assert "temperature 0.1" in alt and "causal mask on" in alt
+    with pytest.raises(ValueError, match="causal_mask must be"):
+        plots.static_weights_frame(1.0, "maybe")
+
+
+def test_figures_have_titles_and_labelled_axes():
+    result = attention.self_attention(X, I2, I2, I2, causal=True)
+    c = attention.compare_printed(seed.PRINTED_QK_T, X @ X.T)
+    figures = [
+        plots.idea_figure(),
+        plots.causal_weights_figure(result.weights, TOKENS),
+        plots.exp_linearity_figure(result.scaled_scores),
+        plots.sharpness_figure(X, [0.1, 1.0]),
+        plots.printed_shapes_figure({"QK^T": c}),
+        plots.difference_heatmap(c, title="QK^T printed - computed"),
+        plots.row_sums_figure({"printed": attention.printed_row_sums(seed.PRINTED_ATTENTION_WEIGHTS)}, TOKENS),
+    ]
+    for figure in figures:
+        for ax in figure.axes:
+            if not ax.get_visible() or ax.get_label() == "<colorbar>":
+                continue
+            assert ax.get_title(), figure
+            assert ax.get_xlabel() and ax.get_ylabel()
