@@ -7,15 +7,16 @@ redraw them many times without leaking, and notebooks display them explicitly.
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib import patheffects
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
-__all__ = ["new_figure", "MatrixHeatmap", "matrix_heatmap", "figure_png", "freeze_layout", "label_axes"]
+__all__ = ["new_figure", "MatrixHeatmap", "matrix_heatmap", "figure_png", "freeze_layout", "label_axes",
+           "BlitRenderer", "nice_ceiling"]
 
 
 def new_figure(width: float = 6.0, height: float = 4.0, dpi: int = 100, ncols: int = 1, nrows: int = 1):
@@ -33,11 +34,31 @@ def label_axes(ax, *, title: str, xlabel: str, ylabel: str) -> None:
     ax.set_ylabel(ylabel)
 
 
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _encode_canvas(canvas: FigureCanvasAgg) -> bytes:
+    """The canvas's pixels as an RGB PNG: rows with filter type 0, zlib level 1.
+
+    A minimal PNG writer (signature, IHDR, one IDAT, IEND) is about three times faster than a
+    general encoder with adaptive filtering, and the widgets encode a PNG on every update.
+    """
+    width, height = canvas.get_width_height(physical=True)
+    rgb = np.asarray(canvas.buffer_rgba())[:, :, :3]
+    rows = np.empty((height, width * 3 + 1), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type "None" for every row
+    rows[:, 1:] = rgb.reshape(height, width * 3)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
+            + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _png_chunk(b"IEND", b""))
+
+
 def figure_png(figure: Figure, dpi: int | None = None) -> bytes:
     """Render ``figure`` to PNG bytes (deterministic: no timestamp metadata).
 
-    At the figure's own dpi this draws the canvas once and encodes its pixels with Pillow at a
-    low compression level, which is about twice as fast as ``savefig`` (which draws twice); the
+    At the figure's own dpi this draws the canvas once and encodes its pixels with a minimal PNG
+    writer, several times faster than ``savefig`` (which draws twice and filters every row); the
     widgets call it on every update. Another ``dpi`` falls back to ``savefig``.
     """
     buffer = io.BytesIO()
@@ -46,10 +67,68 @@ def figure_png(figure: Figure, dpi: int | None = None) -> bytes:
         return buffer.getvalue()
     canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
     canvas.draw()
-    width, height = canvas.get_width_height(physical=True)
-    pixels = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    pixels.save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
+    return _encode_canvas(canvas)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is >= ``value`` (> 0).
+
+    Axis limits snapped to these change rarely as data moves, so a :class:`BlitRenderer` can
+    keep its cached background most of the time.
+    """
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        return 1.0
+    power = 10.0 ** np.floor(np.log10(value))
+    for step in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if step * power >= value * (1 - 1e-12):
+            return step * power
+    return 10.0 * power
+
+
+class BlitRenderer:
+    """Redraw only the artists that change, over a cached picture of everything else.
+
+    Ticks, tick labels, titles, axis labels and colour bars are the slow part of a matplotlib
+    draw and rarely change when a widget moves. This keeps a picture of the figure without the
+    ``dynamic`` artists, and each :meth:`png` restores that picture and draws only the dynamic
+    ones (the classic blitting technique). Call :meth:`invalidate` after changing anything that
+    is not dynamic (axis limits, a title): the next render draws the whole figure again.
+    """
+
+    def __init__(self, figure: Figure, dynamic):
+        self.figure = figure
+        self.canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
+        self.dynamic = list(dynamic)
+        self._background = None
+        self.full_draws = 0
+
+    def invalidate(self) -> None:
+        self._background = None
+
+    def _capture_background(self) -> None:
+        visible = [artist.get_visible() for artist in self.dynamic]
+        for artist in self.dynamic:
+            artist.set_visible(False)
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        for artist, was_visible in zip(self.dynamic, visible):
+            artist.set_visible(was_visible)
+        self.full_draws += 1
+
+    def draw(self) -> None:
+        if self._background is None:
+            self._capture_background()
+        self.canvas.restore_region(self._background)
+        renderer = self.canvas.get_renderer()
+        for artist in self.dynamic:
+            if artist.get_visible():
+                artist.draw(renderer)
+
+    def png(self) -> bytes:
+        """Draw (cheaply when the background is still valid) and encode as PNG."""
+        self.draw()
+        return _encode_canvas(self.canvas)
 
 
 def freeze_layout(figure: Figure) -> None:
@@ -61,6 +140,16 @@ def freeze_layout(figure: Figure) -> None:
     canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
     canvas.draw()
     figure.set_layout_engine("none")
+
+
+def _colour_texts_for_contrast(image, texts, values) -> None:
+    """Black text on light cells, white text on dark ones (by the cell colour's luminance)."""
+    if not texts:
+        return
+    rgba = image.cmap(image.norm(np.asarray(values, dtype=float).ravel()))
+    luminance = 0.2126 * rgba[:, 0] + 0.7152 * rgba[:, 1] + 0.0722 * rgba[:, 2]
+    for text, light in zip(texts, luminance > 0.5):
+        text.set_color("black" if light else "white")
 
 
 @dataclass
@@ -87,6 +176,7 @@ class MatrixHeatmap:
         self.image.set_clim(low, high)
         for text, value in zip(self.texts, values.ravel()):
             text.set_text(format(value, self.fmt))
+        _colour_texts_for_contrast(self.image, self.texts, values)
         if title is not None:
             self.ax.set_title(title)
 
@@ -107,7 +197,7 @@ def matrix_heatmap(matrix, *, title: str, xlabel: str, ylabel: str,
         figure, ax = new_figure(width=min(1.6 + 0.62 * cols, 10), height=min(1.2 + 0.42 * rows, 8), dpi=dpi)
     else:
         figure = ax.figure
-    image = ax.imshow(values, cmap=cmap, aspect="auto",
+    image = ax.imshow(values, cmap=cmap, aspect="auto", interpolation="nearest",
                       vmin=values.min() if vmin is None else vmin,
                       vmax=values.max() if vmax is None else vmax)
     label_axes(ax, title=title, xlabel=xlabel, ylabel=ylabel)
@@ -120,10 +210,8 @@ def matrix_heatmap(matrix, *, title: str, xlabel: str, ylabel: str,
     texts = []
     if annotate:
         for (i, j), value in np.ndenumerate(values):
-            # Black text with a white halo stays readable on every colour of the map.
-            texts.append(ax.text(j, i, format(value, fmt), ha="center", va="center",
-                                 color="black", fontsize=8,
-                                 path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")]))
+            texts.append(ax.text(j, i, format(value, fmt), ha="center", va="center", fontsize=8))
+        _colour_texts_for_contrast(image, texts, values)
     if colorbar:
         figure.colorbar(image, ax=ax)
     return MatrixHeatmap(figure, ax, image, texts, fmt)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import end_to_end
-from .common import MatrixHeatmap, figure_png, label_axes, matrix_heatmap, new_figure
+from .common import BlitRenderer, MatrixHeatmap, figure_png, label_axes, matrix_heatmap, new_figure, nice_ceiling
 
 __all__ = ["PipelineFigure", "pipeline_figure", "update_pipeline_figure", "pipeline_png", "pipeline_alt"]
 
@@ -28,14 +28,23 @@ class PipelineFigure:
     loss_texts: list
     loss_ax: object
 
+    def dynamic_artists(self) -> list:
+        """What changes from one update to the next (for a :class:`BlitRenderer`)."""
+        return ([self.weights.image, self.visual.image, *self.visual.texts, self.trajectory_line,
+                 *self.loss_bars, *self.loss_texts])
+
 
 def _loss_values(result: end_to_end.PipelineResult, alpha: float) -> list[float]:
     return [result.l_ins, alpha * result.l_edit, result.l_all]
 
 
 def pipeline_figure(result: end_to_end.PipelineResult, alpha: float, *, clean_value: float = 0.5,
-                    dpi: int = 72) -> PipelineFigure:
-    """Four panels: attention weights, U, the denoising trajectory, the losses (chapter 12)."""
+                    dpi: int = 64, annotate_U: bool = True) -> PipelineFigure:
+    """Four panels: attention weights, U, the denoising trajectory, the losses (chapter 12).
+
+    The dashboard passes ``annotate_U=False`` and prints U's values under the figure instead:
+    each cell label costs time at every redraw.
+    """
     figure, axes = new_figure(width=9.0, height=6.2, dpi=dpi, nrows=2, ncols=2)
     (ax_weights, ax_visual), (ax_traj, ax_loss) = axes
     labels = list(result.tokens) + [f"[IMG{i + 1}]" for i in range(result.img_hidden.shape[0])]
@@ -44,8 +53,9 @@ def pipeline_figure(result: end_to_end.PipelineResult, alpha: float, *, clean_va
                              xlabel="key token", ylabel="query token",
                              row_labels=labels, col_labels=labels, vmin=0.0, vmax=1.0)
     ax_weights.tick_params(labelsize=7)
-    visual = matrix_heatmap(result.U, ax=ax_visual, fmt=".3f", title="Visual condition U (edit head output)",
-                            xlabel="feature", ylabel="query", cmap="coolwarm")
+    visual = matrix_heatmap(result.U, ax=ax_visual, title="Visual condition U (edit head output)",
+                            xlabel="feature", ylabel="query", cmap="coolwarm", colorbar=False,
+                            annotate=annotate_U)
     trajectory = result.denoise.trajectory
     steps = np.arange(len(trajectory))
     (line,) = ax_traj.plot(steps, trajectory, marker="o", color="tab:blue", label="z_t")
@@ -56,34 +66,58 @@ def pipeline_figure(result: end_to_end.PipelineResult, alpha: float, *, clean_va
     bars = ax_loss.bar(LOSS_LABELS, values, color=["tab:orange", "tab:purple", "tab:red"])
     texts = [ax_loss.text(i, v, f"{v:.3f}", ha="center", va="bottom", fontsize=9) for i, v in enumerate(values)]
     label_axes(ax_loss, title="Losses (chapter 6)", xlabel="loss term", ylabel="value")
-    ax_loss.set_ylim(0, max(values) * 1.25 + 1e-9)
+    ax_loss.set_ylim(0, _loss_limit(values))
     _rescale_trajectory(ax_traj, trajectory, clean_value)
     return PipelineFigure(figure, weights, visual, line, clean, ax_traj, bars, texts, ax_loss)
 
 
-def _rescale_trajectory(ax, trajectory, clean_value: float) -> None:
+def _loss_limit(values) -> float:
+    """A y-limit for the loss bars that only changes when the losses cross a 'nice' value."""
+    return nice_ceiling(max(values) * 1.15)
+
+
+def _trajectory_limits(trajectory, clean_value: float) -> tuple:
+    """Axis limits for the trajectory, snapped to steps of 0.25 so they rarely change."""
     values = np.append(np.asarray(trajectory, dtype=float).ravel(), clean_value)
-    low, high = float(values.min()), float(values.max())
-    pad = max(0.05 * (high - low), 0.02)
-    ax.set_xlim(-0.3, len(trajectory) - 0.7)
-    ax.set_ylim(low - pad, high + pad)
+    low = np.floor(float(values.min()) / 0.25) * 0.25
+    high = np.ceil(float(values.max()) / 0.25) * 0.25
+    if high - low < 0.25:
+        high = low + 0.25
+    return (-0.3, len(trajectory) - 0.7), (low - 0.05, high + 0.05)
+
+
+def _rescale_trajectory(ax, trajectory, clean_value: float) -> bool:
+    """Set the trajectory axis limits; returns True when they changed."""
+    xlim, ylim = _trajectory_limits(trajectory, clean_value)
+    changed = not (np.allclose(ax.get_xlim(), xlim) and np.allclose(ax.get_ylim(), ylim))
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    return changed
 
 
 def update_pipeline_figure(drawn: PipelineFigure, result: end_to_end.PipelineResult, alpha: float,
-                           *, clean_value: float = 0.5) -> None:
-    """Mutate the existing artists to show ``result`` (same instruction length)."""
+                           *, clean_value: float = 0.5) -> bool:
+    """Mutate the existing artists to show ``result`` (same instruction length).
+
+    Returns True when something outside :meth:`PipelineFigure.dynamic_artists` changed (an axis
+    limit), so a cached background must be redrawn.
+    """
     drawn.weights.update(result.attention.weights, vmin=0.0, vmax=1.0)
     drawn.visual.update(result.U)
     trajectory = result.denoise.trajectory
     drawn.trajectory_line.set_data(np.arange(len(trajectory)), trajectory)
     drawn.clean_line.set_ydata([clean_value, clean_value])
-    _rescale_trajectory(drawn.trajectory_ax, trajectory, clean_value)
+    limits_changed = _rescale_trajectory(drawn.trajectory_ax, trajectory, clean_value)
     values = _loss_values(result, alpha)
     for bar, text, value in zip(drawn.loss_bars, drawn.loss_texts, values):
         bar.set_height(value)
         text.set_y(value)
         text.set_text(f"{value:.3f}")
-    drawn.loss_ax.set_ylim(0, max(values) * 1.25 + 1e-9)
+    limit = _loss_limit(values)
+    if not np.isclose(drawn.loss_ax.get_ylim()[1], limit):
+        drawn.loss_ax.set_ylim(0, limit)
+        limits_changed = True
+    return limits_changed
 
 
 def pipeline_alt(result: end_to_end.PipelineResult) -> str:

@@ -36,24 +36,30 @@ def difference_limit(comparison: PrintedComparison) -> float:
     return max(limit, 1e-6)
 
 
-def difference_heatmap(comparison: PrintedComparison, *, title: str, dpi: int = 72, ax=None):
-    """printed - computed on the overlapping rows; blank where the seed printed nothing."""
+def difference_heatmap(comparison: PrintedComparison, *, title: str, dpi: int = 72, ax=None,
+                       limit: float | None = None, annotate: bool = True):
+    """printed - computed on the overlapping rows; blank where the seed printed nothing.
+
+    The colour scale runs from -limit to +limit (default: the largest |difference|).
+    """
     difference = comparison.difference
-    limit = difference_limit(comparison)
+    limit = difference_limit(comparison) if limit is None else limit
     return matrix_heatmap(difference, title=title, xlabel="column", ylabel="row (first rows as printed)",
                           row_labels=[str(i + 1) for i in range(difference.shape[0])],
                           col_labels=[str(j + 1) for j in range(difference.shape[1])],
-                          fmt="+.2f", cmap="RdBu_r", vmin=-limit, vmax=limit, dpi=dpi, ax=ax)
+                          fmt="+.2f", cmap="RdBu_r", vmin=-limit, vmax=limit, dpi=dpi, ax=ax,
+                          annotate=annotate)
 
 
 def two_difference_heatmaps(wide: PrintedComparison, narrow: PrintedComparison, *, wide_title: str,
-                            narrow_title: str, dpi: int = 72):
+                            narrow_title: str, dpi: int = 72, wide_limit: float | None = None,
+                            narrow_limit: float | None = None, annotate: bool = True):
     """Side by side: a 10 x 10 attention matrix and a 10 x 2 FFN matrix, printed - computed."""
     figure, axes = new_figure(width=10.0, height=4.6, dpi=dpi, ncols=2)
     figure.get_layout_engine().set(w_pad=0.1)
     axes[0].set_box_aspect(1.0)
-    left = difference_heatmap(wide, title=wide_title, ax=axes[0])
-    right = difference_heatmap(narrow, title=narrow_title, ax=axes[1])
+    left = difference_heatmap(wide, title=wide_title, ax=axes[0], limit=wide_limit, annotate=annotate)
+    right = difference_heatmap(narrow, title=narrow_title, ax=axes[1], limit=narrow_limit, annotate=annotate)
     return figure, left, right
 
 

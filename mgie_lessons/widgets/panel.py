@@ -68,13 +68,17 @@ class Panel:
     figure : the matplotlib Figure that ``update`` mutates (or None for text-only panels)
     title : a heading shown above the controls
     outputs : optional extra widgets (e.g. an HTMLMath showing a matrix) shown under the figure
+    render : optional callable returning the figure's PNG (e.g. ``BlitRenderer.png``); by
+        default the whole figure is drawn with ``figure_png``
     """
 
     def __init__(self, controls: dict, update: Callable[[dict], None], figure=None, *,
-                 title: str = "", outputs: list | None = None, alt: str = ""):
+                 title: str = "", outputs: list | None = None, alt: str = "",
+                 render: Callable[[], bytes] | None = None):
         self.controls = dict(controls)
         self._update = update
         self.figure = figure
+        self._render = render if render is not None else (lambda: figure_png(figure))
         self.message = widgets.HTML(value="", layout=widgets.Layout(min_height="1.5em"))
         self.image = widgets.Image(format="png")
         self.image.layout.max_width = "100%"
@@ -120,7 +124,7 @@ class Panel:
         self.result = result
         self.message.value = ""
         if self.figure is not None:
-            self.image.value = figure_png(self.figure)
+            self.image.value = self._render()
         self.updates += 1
         return True
 
