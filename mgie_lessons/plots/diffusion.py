@@ -1,0 +1,224 @@
+"""Figures for chapter 5 (the seed's denoising loop): the trajectory z_t against t, and a toy image.
+
+Every function builds a fresh Agg figure with :mod:`mgie_lessons.plots.common` and only calls
+:mod:`mgie_lessons.diffusion`. :class:`TrajectoryPlot` can be updated in place (the widget uses it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator
+
+from .. import diffusion, seed
+from .common import figure_png, label_axes, new_figure
+
+__all__ = [
+    "BackgroundCache",
+    "nice_ceiling",
+    "TrajectoryPlot",
+    "trajectory_plot",
+    "trajectory_figure",
+    "image_denoising_figure",
+    "render_trajectory",
+    "trajectory_alt_text",
+    "freeze_plot",
+]
+
+START_COLOUR = "#1f77b4"
+CLEAN_COLOUR = "#2ca02c"
+
+
+class _BackgroundPicture(Artist):
+    """A pre-rendered RGBA picture copied to the canvas pixel for pixel (no resampling)."""
+
+    def __init__(self):
+        super().__init__()
+        self._rows_bottom_up = None
+        self.set_zorder(-10)
+
+    def show(self, rgba: np.ndarray) -> None:
+        self._rows_bottom_up = rgba[::-1]          # the renderer counts rows from the bottom
+        self.stale = True
+
+    def draw(self, renderer) -> None:
+        if not self.get_visible() or self._rows_bottom_up is None:
+            return
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, 0, 0, np.ascontiguousarray(self._rows_bottom_up))
+        gc.restore()
+        self.stale = False
+
+
+class BackgroundCache:
+    """Make a widget's redraws cheap: paint everything except the data only when it changes.
+
+    Text is what makes matplotlib slow, and in a widget most text (titles, axis labels, tick
+    labels, legends) only changes when the axes limits change. This class renders the figure
+    WITHOUT the ``dynamic`` artists (the lines or bars an update moves) into a picture, keeps one
+    picture per combination of axes limits (the ``size`` most recent ones), hides the artists it
+    painted and shows the picture behind the data instead. Call :meth:`refresh` after every update
+    that may have changed the limits. The layout is frozen (no layout engine), so pictures line up.
+    Anything else that changes (a title, say) must be listed in ``dynamic``.
+    """
+
+    def __init__(self, figure, dynamic, size: int = 16):
+        figure.canvas.draw()
+        figure.set_layout_engine("none")
+        self.figure = figure
+        self.dynamic = list(dynamic)
+        self.size = size
+        self.pictures: dict = {}
+        self.static = [figure.patch]
+        for ax in figure.axes:
+            self.static += [ax.patch, ax.title, ax._left_title, ax._right_title, *ax.spines.values()]
+            self.static += [axis for axis in (ax.xaxis, ax.yaxis) if axis not in self.dynamic]
+            self.static += [artist for artist in (ax.get_legend(), *ax.texts) if artist is not None]
+        self.static = [artist for artist in self.static if artist not in self.dynamic]
+        self.picture = _BackgroundPicture()
+        figure.add_artist(self.picture)
+        self.refresh()
+
+    def _key(self) -> tuple:
+        return tuple(round(float(v), 12) for ax in self.figure.axes for v in (*ax.get_xlim(), *ax.get_ylim()))
+
+    def _render(self) -> np.ndarray:
+        for artist in self.dynamic:
+            artist.set_visible(False)
+        for artist in self.static:
+            artist.set_visible(True)
+        self.picture.set_visible(False)
+        self.figure.canvas.draw()
+        rgba = np.asarray(self.figure.canvas.buffer_rgba()).copy()
+        for artist in self.static:
+            artist.set_visible(False)
+        for artist in self.dynamic:
+            artist.set_visible(True)
+        self.picture.set_visible(True)
+        return rgba
+
+    def refresh(self) -> None:
+        """Show the picture for the current limits, rendering it first if it is new."""
+        key = self._key()
+        if key not in self.pictures:
+            if len(self.pictures) >= self.size:
+                self.pictures.pop(next(iter(self.pictures)))      # forget the oldest
+            self.pictures[key] = self._render()
+        self.picture.show(self.pictures[key])
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is >= value (value > 0)."""
+    exponent = np.floor(np.log10(value))
+    for factor in (1.0, 2.0, 2.5, 5.0, 10.0):
+        candidate = factor * 10.0 ** exponent
+        if candidate >= value * (1 - 1e-12):
+            return float(candidate)
+    return float(10.0 ** (exponent + 1))
+
+
+def trajectory_alt_text(result: diffusion.DenoiseResult, clean_value: float) -> str:
+    """A sentence describing the trajectory figure for screen readers."""
+    error = float(result.final) - clean_value
+    return (f"Line plot of z_t against the step t, from t = {result.T} down to 0: z starts at "
+            f"{float(result.trajectory[0]):.4g} and ends at z_0 = {float(result.final):.4g}; "
+            f"a dashed line marks the clean value I = {clean_value:.4g}, so z_0 - I = {error:+.4g}.")
+
+
+@dataclass
+class TrajectoryPlot:
+    """The trajectory figure and the artists that :meth:`update` mutates."""
+
+    figure: object
+    ax: object
+    line: object
+    clean_line: object
+
+    def update(self, result: diffusion.DenoiseResult, clean_value: float, *, title: str | None = None) -> None:
+        """Show a new run (any T) by mutating the line, the clean-value line and the label."""
+        t_values = np.arange(result.T, -1, -1)
+        z_values = np.asarray(result.trajectory, dtype=float)
+        if z_values.ndim != 1:
+            raise ValueError("the trajectory plot shows a scalar z; for an image use image_denoising_figure")
+        self.line.set_data(t_values, z_values)
+        self.clean_line.set_ydata([clean_value, clean_value])
+        low = min(float(z_values.min()), clean_value)
+        high = max(float(z_values.max()), clean_value)
+        # Limits on a grid of "nice" steps: small changes keep the same axes (and tick labels).
+        step = nice_ceiling(max(high - low, 1e-3 * max(abs(high), abs(low)), 1e-12) / 4)
+        self.ax.set_ylim(np.floor(low / step - 0.25) * step, np.ceil(high / step + 0.25) * step)
+        self.ax.set_xlim(result.T + 0.3, -0.3)   # time runs from t = T (left) to t = 0 (right)
+        if title is not None:
+            self.ax.set_title(title)
+
+
+def trajectory_plot(result: diffusion.DenoiseResult, clean_value: float, *, printed: dict | None = None,
+                    title: str = "The seed's denoising trajectory", width: float = 5.6,
+                    height: float = 3.4, dpi: int = 80, legend=True) -> TrajectoryPlot:
+    """Draw z_t against t (from t = T on the left to t = 0) with the clean value I marked.
+
+    ``printed`` optionally maps t -> the value the seed prints for z_t; those appear as crosses.
+    ``legend`` is True (inside, upper right), "outside" (to the right of the axes) or False. Few ticks and small labels keep the redraw fast for the widget.
+    """
+    figure, ax = new_figure(width=width, height=height, dpi=dpi)
+    line, = ax.plot([], [], marker="o", color=START_COLOUR, label="z_t (computed)")
+    clean_line = ax.axhline(clean_value, color=CLEAN_COLOUR, linestyle="--", label="clean image I")
+    if printed:
+        ax.plot(list(printed), list(printed.values()), linestyle="none", marker="x", markersize=9,
+                color="black", label="printed by the seed")
+    label_axes(ax, title=title, xlabel="step t (runs from t = T down to t = 0)", ylabel="z_t")
+    ax.title.set_fontsize(10)
+    ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(5))
+    ax.yaxis.set_major_formatter(FormatStrFormatter("%.2f"))
+    ax.tick_params(labelsize=8)
+    if legend == "outside":      # beside the axes, where a moving line can never cover it
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    elif legend:
+        ax.legend(loc="upper right", fontsize=8)
+    plot = TrajectoryPlot(figure, ax, line, clean_line)
+    plot.update(result, clean_value)
+    return plot
+
+
+def trajectory_figure(result: diffusion.DenoiseResult, clean_value: float, **options):
+    """The figure of :func:`trajectory_plot` (a :class:`matplotlib.figure.Figure`)."""
+    return trajectory_plot(result, clean_value, **options).figure
+
+
+def image_denoising_figure(image, noise, eta, T, predicted_noise, *, dpi: int = 80):
+    """Three panels: the clean image I, the noisy start z_T = I + eps, and the seed's z_0.
+
+    ``image`` is (h, w) or (h, w, 3) in [0, 1]; ``noise`` has the same shape (or is a number).
+    Values are clipped to [0, 1] for display only; the panel titles give the root-mean-square
+    distance to I computed on the unclipped values.
+    """
+    clean = np.asarray(image, dtype=float)
+    start = diffusion.noisy_start(clean, noise)
+    result = diffusion.denoise(start, eta, T, predicted_noise)
+    figure, axes = new_figure(width=7.2, height=2.9, dpi=dpi, ncols=3)
+    panels = [("clean image I", clean), (f"noisy start z_{result.T}", np.asarray(start)),
+              ("after the seed's steps: z_0", np.asarray(result.final))]
+    for ax, (name, picture) in zip(axes, panels):
+        rms = float(np.sqrt(np.mean((picture - clean) ** 2)))
+        ax.imshow(np.clip(picture, 0.0, 1.0), interpolation="nearest")
+        label_axes(ax, title=f"{name}\nRMS distance to I: {rms:.3f}", xlabel="pixel column", ylabel="pixel row")
+        ax.title.set_fontsize(9)
+    return figure
+
+
+def freeze_plot(plot: TrajectoryPlot) -> BackgroundCache:
+    """For the widget: everything but the two lines comes from a :class:`BackgroundCache`."""
+    plot.figure.get_layout_engine().set(w_pad=0.12)   # room for wider tick labels later on
+    return BackgroundCache(plot.figure, [plot.line, plot.clean_line])
+
+
+def render_trajectory(eta, T, *, dpi: int = 60) -> tuple[bytes, str]:
+    """(PNG, alt text) of the seed's trajectory for one (eta, T): the kernel-free controls' frames."""
+    start = diffusion.noisy_start(seed.IMAGE_VALUE, seed.NOISE_VALUE)
+    result = diffusion.denoise(start, eta, T, diffusion.linear_noise_rule(seed.NOISE_SLOPE))
+    plot = trajectory_plot(result, seed.IMAGE_VALUE, title=f"Seed's update, eta = {eta:g}, T = {T}",
+                           width=5.4, height=2.7, dpi=dpi, legend="outside")
+    return figure_png(plot.figure), trajectory_alt_text(result, seed.IMAGE_VALUE)
