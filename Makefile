@@ -15,6 +15,8 @@ help:
 	@echo "make test       unit tests + nbval + warnings-as-errors build"
 	@echo "make notebooks  re-execute every notebook in place (outputs are committed)"
 	@echo "make lab        open the notebooks in JupyterLab (installs it on first use)"
+	@echo "make student    build the student edition (no solutions) into _build/student and check it"
+	@echo "make grade SUBMISSIONS=dir   run and grade a folder of submitted notebooks"
 	@echo "make clean      remove _build"
 
 $(STAMP): pyproject.toml
@@ -52,3 +54,14 @@ lab: env
 
 clean:
 	rm -rf _build
+
+# --- Teaching: the student edition and grading (see book/instructor_guide.ipynb) ---------------
+.PHONY: student grade
+SUBMISSIONS ?= submissions
+GRADES ?= grades.csv
+
+student: env
+	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.student_edition --out _build/student
+
+grade: env
+	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.grading $(SUBMISSIONS) --csv $(GRADES)
