@@ -44,7 +44,7 @@ class Chapter:
     computes: str
 
 
-#: The chapters 1-11. ``computes`` is Markdown (with $...$ math) for the introduction's table.
+#: The chapters 1-12. ``computes`` is Markdown (with $...$ math) for the introduction's table.
 CHAPTERS = (
     Chapter(1, "Tokens and embeddings", "01_tokens.ipynb", "tokens",
             r"the instruction's tokens and the matrix $\mathbf{X}$ of their embeddings, by lookup and as $\mathbf{X} = \mathbf{O}\mathbf{E}$"),
@@ -68,11 +68,13 @@ CHAPTERS = (
             r"the edit head: learned queries reading the `[IMG]` hidden states, giving the condition $\mathbf{U}$"),
     Chapter(11, "Blending and attention masks", "11_blending.ipynb", "blending",
             r"feature blending through a mask and masked cross-attention (from PFB-Diff, not MGIE)"),
+    Chapter(12, "The whole pipeline, end to end", "12_end_to_end.ipynb", "end_to_end",
+            r"every stage chained from an instruction to $\mathcal{L}_{\text{all}}$, with a dashboard"),
 )
 
 
 def chapter(number: int) -> Chapter:
-    """The :class:`Chapter` with this number (1 to 11)."""
+    """The :class:`Chapter` with this number (1 to 12)."""
     number = check_int(number, "number", minimum=1, maximum=len(CHAPTERS))
     return CHAPTERS[number - 1]
 

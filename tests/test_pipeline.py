@@ -14,8 +14,8 @@ from mgie_lessons.plots.common import figure_png
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_chapters_are_numbered_1_to_11_with_matching_files():
-    assert [c.number for c in pipeline.CHAPTERS] == list(range(1, 12))
+def test_chapters_are_numbered_1_to_12_with_matching_files():
+    assert [c.number for c in pipeline.CHAPTERS] == list(range(1, 13))
     for c in pipeline.CHAPTERS:
         assert c.notebook == f"{c.number:02d}_{c.module}.ipynb"
         assert c.title and c.computes
@@ -24,7 +24,7 @@ def test_chapters_are_numbered_1_to_11_with_matching_files():
 def test_chapter_modules_are_the_ones_the_brief_names():
     modules = [c.module for c in pipeline.CHAPTERS]
     assert modules == ["tokens", "attention", "ffn", "visual_tokens", "diffusion", "losses", "errata",
-                       "schedules", "guidance", "edit_head", "blending"]
+                       "schedules", "guidance", "edit_head", "blending", "end_to_end"]
 
 
 def test_every_chapter_is_in_the_table_of_contents():
@@ -35,7 +35,7 @@ def test_every_chapter_is_in_the_table_of_contents():
 
 def test_chapter_lookup_and_its_errors():
     assert pipeline.chapter(10).module == "edit_head"
-    for bad in (0, 12, 2.5, "3"):
+    for bad in (0, 13, 2.5, "3"):
         with pytest.raises(ValueError, match="number"):
             pipeline.chapter(bad)
 
