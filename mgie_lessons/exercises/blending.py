@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import attention, blending
 from ..images import region_mask
-from .feedback import Feedback, check_function, check_number
+from .feedback import Feedback, check_choice, check_function, check_number
 
 __all__ = [
     "check_blending_ex_1",
@@ -30,15 +30,6 @@ EX2_H = 0.8
 EX2_H_REF = 0.4
 
 
-def _choice(answer, correct: str, hints: dict[str, str]) -> Feedback:
-    letter = str(answer).strip().strip("()").lower()
-    if letter == correct:
-        return Feedback(True, hints[correct])
-    if letter in hints:
-        return Feedback(False, hints[letter])
-    return Feedback(False, f"Answer with one letter: {', '.join(sorted(hints))}.")
-
-
 # --- Exercise 1: where do the two techniques live? (multiple choice) ---------
 
 def check_blending_ex_1(answer) -> Feedback:
@@ -53,7 +44,7 @@ def check_blending_ex_1(answer) -> Feedback:
         "d": ("MGIE concatenates E(V) with the noisy latent as extra input channels (cat[z_t, E(V)]); "
               "that is conditioning, not a masked blend of two feature maps."),
     }
-    return _choice(answer, "c", hints)
+    return check_choice(answer, "c", hints)
 
 
 # --- Exercise 2: one blended cell, by hand ------------------------------------

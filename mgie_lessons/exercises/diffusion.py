@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import diffusion, seed
-from .feedback import Feedback, check_function, check_matrix, check_number
+from .feedback import Feedback, check_choice, check_function, check_matrix, check_number
 
 __all__ = [
     "check_diffusion_ex_1",
@@ -36,15 +36,6 @@ def _seed_start():
     return diffusion.noisy_start(seed.IMAGE_VALUE, seed.NOISE_VALUE)
 
 
-def _choice(answer, correct: str, hints: dict[str, str]) -> Feedback:
-    letter = str(answer).strip().strip("()").lower()
-    if letter == correct:
-        return Feedback(True, hints[correct])
-    if letter in hints:
-        return Feedback(False, hints[letter])
-    return Feedback(False, f"Answer with one letter: {', '.join(sorted(hints))}.")
-
-
 # --- Exercise 1: what the update really does (multiple choice) --------------
 
 def check_diffusion_ex_1(answer) -> Feedback:
@@ -61,7 +52,7 @@ def check_diffusion_ex_1(answer) -> Feedback:
         "d": (f"The steps add up (Eq. 5.4): 0.6 - {budget.removed:.3g} = {budget.final:.3g} < I = "
               f"{seed.IMAGE_VALUE:g}, an overshoot of {budget.overshoot:.3g}."),
     }
-    return _choice(answer, "b", hints)
+    return check_choice(answer, "b", hints)
 
 
 # --- Exercise 2: the seed's loop with eta = 0.2, by hand ----------------------

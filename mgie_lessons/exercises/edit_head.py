@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import attention, edit_head as eh
 from ..plots.edit_head import ChapterExample
-from .feedback import Feedback, check_function, check_matrix, check_number
+from .feedback import Feedback, check_choice, check_function, check_matrix, check_number
 
 __all__ = [
     "check_edit_head_ex_1",
@@ -24,15 +24,6 @@ __all__ = [
 
 #: Exercise 2: the row to layer-normalise by hand.
 EX2_ROW = (1.0, 2.0, 3.0, 6.0)
-
-
-def _choice(answer, correct: str, hints: dict[str, str]) -> Feedback:
-    letter = str(answer).strip().strip("()").lower()
-    if letter == correct:
-        return Feedback(True, hints[correct])
-    if letter in hints:
-        return Feedback(False, hints[letter])
-    return Feedback(False, f"Answer with one letter: {', '.join(sorted(hints))}.")
 
 
 # --- Exercise 1: shuffling the [IMG] states (multiple choice) ----------------
@@ -60,7 +51,7 @@ def check_edit_head_ex_1(answer) -> Feedback:
               "values does not depend on their order."),
         "d": "Nothing acts on the columns of U except W_out, which is fixed.",
     }
-    return _choice(answer, "b", hints)
+    return check_choice(answer, "b", hints)
 
 
 # --- Exercise 2: a layer norm by hand -------------------------------------------

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import guidance
 from ..images import toy_image
-from .feedback import Feedback, check_function, check_matrix, check_number
+from .feedback import Feedback, check_choice, check_function, check_matrix, check_number
 
 __all__ = [
     "check_guidance_ex_1",
@@ -31,15 +31,6 @@ EX2_PREDICTIONS = (0.2, 0.5, 0.6)
 EX4_IMAGE_SIZE = 512
 
 
-def _choice(answer, correct: str, hints: dict[str, str]) -> Feedback:
-    letter = str(answer).strip().strip("()").lower()
-    if letter == correct:
-        return Feedback(True, hints[correct])
-    if letter in hints:
-        return Feedback(False, hints[letter])
-    return Feedback(False, f"Answer with one letter: {', '.join(sorted(hints))}.")
-
-
 # --- Exercise 1: equal scales (multiple choice) -------------------------------------
 
 def check_guidance_ex_1(answer) -> Feedback:
@@ -56,7 +47,7 @@ def check_guidance_ex_1(answer) -> Feedback:
               "the eps(z, V, 0) terms cancel when the scales are equal."),
         "d": ("The formula is affine, not a pure multiple: at s = 0 it must give eps(z, 0, 0), not 0."),
     }
-    return _choice(answer, "b", hints)
+    return check_choice(answer, "b", hints)
 
 
 # --- Exercise 2: the guided value by hand -------------------------------------------

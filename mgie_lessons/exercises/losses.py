@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import losses, seed
-from .feedback import Feedback, check_function, check_number
+from .feedback import Feedback, check_choice, check_function, check_number
 
 __all__ = [
     "check_losses_ex_1",
@@ -26,15 +26,6 @@ __all__ = [
 
 #: Exercise 2: the probabilities a model gives the three correct tokens.
 EX2_PROBABILITIES = (0.5, 0.25, 1.0)
-
-
-def _choice(answer, correct: str, hints: dict[str, str]) -> Feedback:
-    letter = str(answer).strip().strip("()").lower()
-    if letter == correct:
-        return Feedback(True, hints[correct])
-    if letter in hints:
-        return Feedback(False, hints[letter])
-    return Feedback(False, f"Answer with one letter: {', '.join(sorted(hints))}.")
 
 
 def _model_that_wrote_y_hat():
@@ -64,7 +55,7 @@ def check_losses_ex_1(answer) -> Feedback:
               f"p(person | the) = {result.target_probabilities[person]:.3g} comes from that ambiguity, not "
               "from the repeated 'to'."),
     }
-    return _choice(answer, "b", hints)
+    return check_choice(answer, "b", hints)
 
 
 # --- Exercise 2: cross-entropy by hand -----------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import schedules, seed
 from ..plots.schedules import toy_example
-from .feedback import Feedback, check_function, check_matrix, check_number
+from .feedback import Feedback, check_choice, check_function, check_matrix, check_number
 
 __all__ = [
     "check_schedules_ex_1",
@@ -38,15 +38,6 @@ EX4_SETTING = {"kind": "linear", "T": 1000, "t": 999, "predictor": "reads x_t", 
 EX4_TOLERANCE = 1e-3
 
 
-def _choice(answer, correct: str, hints: dict[str, str]) -> Feedback:
-    letter = str(answer).strip().strip("()").lower()
-    if letter == correct:
-        return Feedback(True, hints[correct])
-    if letter in hints:
-        return Feedback(False, hints[letter])
-    return Feedback(False, f"Answer with one letter: {', '.join(sorted(hints))}.")
-
-
 # --- Exercise 1: why a real step scales x_t up (multiple choice) ---------------
 
 def check_schedules_ex_1(answer) -> Feedback:
@@ -64,7 +55,7 @@ def check_schedules_ex_1(answer) -> Feedback:
         "d": ("a is not a stabiliser: it is fixed by the schedule. Write x_t = sqrt(abar_t) x_0 + "
               "sqrt(1 - abar_t) eps and ask how big the x_0 part must become."),
     }
-    return _choice(answer, "b", hints)
+    return check_choice(answer, "b", hints)
 
 
 # --- Exercise 2: DDIM's a and b by hand ----------------------------------------
