@@ -63,8 +63,8 @@ def test_first_ddim_coefficients_shown(panel):
 
 def test_static_background_is_baked_and_titles_stay_visible(panel):
     assert panel.set(**W.DEFAULTS)
-    assert panel.plot.background is not None and panel.figure.images
-    assert not panel.plot.curve_ax.xaxis.get_visible()          # baked into the bitmap
+    assert panel.plot.background is not None and panel.plot.background.pictures
+    assert not panel.plot.curve_ax.xaxis.get_visible()          # drawn into the cached picture
     title = panel.plot.curve_ax.title
     assert title.get_visible() and title.get_position()[1] == 1.0
 

@@ -12,11 +12,12 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = ["new_figure", "MatrixHeatmap", "matrix_heatmap", "figure_png", "freeze_layout", "label_axes",
-           "BlitRenderer", "nice_ceiling"]
+           "BlitRenderer", "BackgroundCache", "nice_ceiling"]
 
 
 def new_figure(width: float = 6.0, height: float = 4.0, dpi: int = 100, ncols: int = 1, nrows: int = 1):
@@ -236,3 +237,87 @@ def _register_notebook_display() -> None:
 
 
 _register_notebook_display()
+
+
+# --- Two ways to redraw only what changes -------------------------------------------------
+# BlitRenderer (above) restores a saved region and draws the dynamic artists on it; the panel
+# renders through it. BackgroundCache (below) puts a picture of the static parts behind the
+# figure, so an ordinary draw (figure_png) paints only that picture and the dynamic artists;
+# it keeps one picture per set of axis limits.
+
+class _BackgroundPicture(Artist):
+    """A pre-rendered RGBA picture copied to the canvas pixel for pixel (no resampling)."""
+
+    def __init__(self):
+        super().__init__()
+        self._rows_bottom_up = None
+        self.set_zorder(-10)
+
+    def show(self, rgba: np.ndarray) -> None:
+        self._rows_bottom_up = rgba[::-1]          # the renderer counts rows from the bottom
+        self.stale = True
+
+    def draw(self, renderer) -> None:
+        if not self.get_visible() or self._rows_bottom_up is None:
+            return
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, 0, 0, np.ascontiguousarray(self._rows_bottom_up))
+        gc.restore()
+        self.stale = False
+
+
+class BackgroundCache:
+    """Make a widget's redraws cheap: paint everything except the data only when it changes.
+
+    Text is what makes matplotlib slow, and in a widget most text (titles, axis labels, tick
+    labels, legends) only changes when the axes limits change. This class renders the figure
+    WITHOUT the ``dynamic`` artists (the lines or bars an update moves) into a picture, keeps one
+    picture per combination of axes limits (the ``size`` most recent ones), hides the artists it
+    painted and shows the picture behind the data instead. Call :meth:`refresh` after every update
+    that may have changed the limits. The layout is frozen (no layout engine), so pictures line up.
+    Anything else that changes (a title, say) must be listed in ``dynamic``.
+    """
+
+    def __init__(self, figure, dynamic, size: int = 16):
+        figure.canvas.draw()
+        figure.set_layout_engine("none")
+        self.figure = figure
+        self.dynamic = list(dynamic)
+        self.size = size
+        self.pictures: dict = {}
+        self.static = [figure.patch]
+        for ax in figure.axes:
+            self.static += [ax.patch, ax.title, ax._left_title, ax._right_title, *ax.spines.values()]
+            self.static += [axis for axis in (ax.xaxis, ax.yaxis) if axis not in self.dynamic]
+            self.static += [artist for artist in (ax.get_legend(), *ax.texts) if artist is not None]
+        self.static = [artist for artist in self.static if artist not in self.dynamic]
+        self.picture = _BackgroundPicture()
+        figure.add_artist(self.picture)
+        self.refresh()
+
+    def _key(self) -> tuple:
+        return tuple(round(float(v), 12) for ax in self.figure.axes for v in (*ax.get_xlim(), *ax.get_ylim()))
+
+    def _render(self) -> np.ndarray:
+        for artist in self.dynamic:
+            artist.set_visible(False)
+        for artist in self.static:
+            artist.set_visible(True)
+        self.picture.set_visible(False)
+        self.figure.canvas.draw()
+        rgba = np.asarray(self.figure.canvas.buffer_rgba()).copy()
+        for artist in self.static:
+            artist.set_visible(False)
+        for artist in self.dynamic:
+            artist.set_visible(True)
+        self.picture.set_visible(True)
+        return rgba
+
+    def refresh(self) -> None:
+        """Show the picture for the current limits, rendering it first if it is new."""
+        key = self._key()
+        if key not in self.pictures:
+            if len(self.pictures) >= self.size:
+                self.pictures.pop(next(iter(self.pictures)))      # forget the oldest
+            self.pictures[key] = self._render()
+        self.picture.show(self.pictures[key])

@@ -9,15 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.artist import Artist
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 from .. import diffusion, seed
-from .common import figure_png, label_axes, new_figure
+from .common import BackgroundCache, figure_png, label_axes, new_figure, nice_ceiling
 
 __all__ = [
-    "BackgroundCache",
-    "nice_ceiling",
     "TrajectoryPlot",
     "trajectory_plot",
     "trajectory_figure",
@@ -29,94 +26,6 @@ __all__ = [
 
 START_COLOUR = "#1f77b4"
 CLEAN_COLOUR = "#2ca02c"
-
-
-class _BackgroundPicture(Artist):
-    """A pre-rendered RGBA picture copied to the canvas pixel for pixel (no resampling)."""
-
-    def __init__(self):
-        super().__init__()
-        self._rows_bottom_up = None
-        self.set_zorder(-10)
-
-    def show(self, rgba: np.ndarray) -> None:
-        self._rows_bottom_up = rgba[::-1]          # the renderer counts rows from the bottom
-        self.stale = True
-
-    def draw(self, renderer) -> None:
-        if not self.get_visible() or self._rows_bottom_up is None:
-            return
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, 0, 0, np.ascontiguousarray(self._rows_bottom_up))
-        gc.restore()
-        self.stale = False
-
-
-class BackgroundCache:
-    """Make a widget's redraws cheap: paint everything except the data only when it changes.
-
-    Text is what makes matplotlib slow, and in a widget most text (titles, axis labels, tick
-    labels, legends) only changes when the axes limits change. This class renders the figure
-    WITHOUT the ``dynamic`` artists (the lines or bars an update moves) into a picture, keeps one
-    picture per combination of axes limits (the ``size`` most recent ones), hides the artists it
-    painted and shows the picture behind the data instead. Call :meth:`refresh` after every update
-    that may have changed the limits. The layout is frozen (no layout engine), so pictures line up.
-    Anything else that changes (a title, say) must be listed in ``dynamic``.
-    """
-
-    def __init__(self, figure, dynamic, size: int = 16):
-        figure.canvas.draw()
-        figure.set_layout_engine("none")
-        self.figure = figure
-        self.dynamic = list(dynamic)
-        self.size = size
-        self.pictures: dict = {}
-        self.static = [figure.patch]
-        for ax in figure.axes:
-            self.static += [ax.patch, ax.title, ax._left_title, ax._right_title, *ax.spines.values()]
-            self.static += [axis for axis in (ax.xaxis, ax.yaxis) if axis not in self.dynamic]
-            self.static += [artist for artist in (ax.get_legend(), *ax.texts) if artist is not None]
-        self.static = [artist for artist in self.static if artist not in self.dynamic]
-        self.picture = _BackgroundPicture()
-        figure.add_artist(self.picture)
-        self.refresh()
-
-    def _key(self) -> tuple:
-        return tuple(round(float(v), 12) for ax in self.figure.axes for v in (*ax.get_xlim(), *ax.get_ylim()))
-
-    def _render(self) -> np.ndarray:
-        for artist in self.dynamic:
-            artist.set_visible(False)
-        for artist in self.static:
-            artist.set_visible(True)
-        self.picture.set_visible(False)
-        self.figure.canvas.draw()
-        rgba = np.asarray(self.figure.canvas.buffer_rgba()).copy()
-        for artist in self.static:
-            artist.set_visible(False)
-        for artist in self.dynamic:
-            artist.set_visible(True)
-        self.picture.set_visible(True)
-        return rgba
-
-    def refresh(self) -> None:
-        """Show the picture for the current limits, rendering it first if it is new."""
-        key = self._key()
-        if key not in self.pictures:
-            if len(self.pictures) >= self.size:
-                self.pictures.pop(next(iter(self.pictures)))      # forget the oldest
-            self.pictures[key] = self._render()
-        self.picture.show(self.pictures[key])
-
-
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten that is >= value (value > 0)."""
-    exponent = np.floor(np.log10(value))
-    for factor in (1.0, 2.0, 2.5, 5.0, 10.0):
-        candidate = factor * 10.0 ** exponent
-        if candidate >= value * (1 - 1e-12):
-            return float(candidate)
-    return float(10.0 ** (exponent + 1))
 
 
 def trajectory_alt_text(result: diffusion.DenoiseResult, clean_value: float) -> str:

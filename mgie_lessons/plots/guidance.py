@@ -13,11 +13,10 @@ import numpy as np
 
 from .. import guidance
 from ..schedules import to_model_range
-from .schedules import StaticBackground
 from ..images import toy_image
 from matplotlib.ticker import MaxNLocator
 
-from .common import figure_png, label_axes, matrix_heatmap, new_figure
+from .common import BackgroundCache, figure_png, label_axes, matrix_heatmap, new_figure
 
 __all__ = [
     "HAT_CELL",
@@ -152,16 +151,16 @@ class GuidancePanelPlot:
         self.plane_ax.set_xlim(*limits[0])
         self.plane_ax.set_ylim(*limits[1])
         self.image.set_data(edit.image_edit)
-        # y = 1.0 pins the title: with the axes' ticks hidden (StaticBackground) automatic placement misfires
+        # y = 1.0 pins the title: with the axes' ticks hidden (BackgroundCache) automatic placement misfires
         self.image_ax.set_title(f"s_V = {s_image:g}, s_X = {s_text:g}", fontsize=9, y=1.0)
         if rebake and self.background is not None:
-            self.background.bake()   # the plane's ticks changed: redraw the static bitmap (rare)
+            self.background.refresh()   # the plane's ticks changed: redraw the static bitmap (rare)
 
     def freeze(self) -> None:
         """Fix the layout and bake the static artists (call once, after the first draw)."""
         self.figure.canvas.draw()
         self.figure.set_layout_engine(None)   # None, not "none": a placeholder engine makes savefig draw twice
-        self.background = StaticBackground(self.figure, [self.marker, self.image, self.image_ax.title])
+        self.background = BackgroundCache(self.figure, [self.marker, self.image, self.image_ax.title])
 
 
 def guidance_panel_plot(s_image: float, s_text: float, edit: guidance.OneStepEdit, *, dpi: int = 72) -> GuidancePanelPlot:

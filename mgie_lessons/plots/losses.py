@@ -13,7 +13,7 @@ from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 from .. import losses, seed
 from .common import figure_png, label_axes, new_figure
-from .diffusion import BackgroundCache, nice_ceiling
+from .common import BackgroundCache, nice_ceiling
 
 __all__ = [
     "comparison_figure",

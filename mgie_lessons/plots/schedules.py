@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import schedules
 from ..images import toy_image
-from .common import figure_png, label_axes, new_figure
+from .common import BackgroundCache, figure_png, label_axes, new_figure
 
 __all__ = [
     "KIND_COLOURS",
@@ -27,7 +27,6 @@ __all__ = [
     "SchedulePanelPlot",
     "schedule_panel_plot",
     "side_by_side",
-    "StaticBackground",
     "panel_alt_text",
     "render_noisy_image",
     "render_ddim_result",
@@ -174,44 +173,6 @@ def side_by_side(left: np.ndarray, right: np.ndarray, gap: int = 2) -> np.ndarra
     return np.concatenate([schedules.to_image_range(left), spacer, schedules.to_image_range(right)], axis=1)
 
 
-class StaticBackground:
-    """Draw a figure's unchanging parts once, as one bitmap, and only the changing artists on top.
-
-    Text is the slowest thing Agg draws, and most of a widget's text (axis labels, tick labels,
-    fixed titles) never changes. :meth:`bake` renders the figure without the ``dynamic`` artists,
-    keeps the pixels as a figure image behind the axes and hides every other artist, so a redraw
-    paints that bitmap and the dynamic artists only. Call :meth:`bake` again after changing
-    anything static (e.g. axis limits). The figure's layout must already be fixed.
-    """
-
-    def __init__(self, figure, dynamic):
-        self.figure = figure
-        self.dynamic = list(dynamic)
-        self._hidden: list = []
-        self._bitmap = None
-        self.bake()
-
-    def bake(self) -> None:
-        for artist in self._hidden:
-            artist.set_visible(True)
-        self._hidden = []
-        if self._bitmap is not None:
-            self._bitmap.remove()
-            self._bitmap = None
-        for artist in self.dynamic:
-            artist.set_visible(False)
-        self.figure.canvas.draw()
-        pixels = np.asarray(self.figure.canvas.buffer_rgba()).copy()
-        for artist in self.dynamic:
-            artist.set_visible(True)
-        for ax in self.figure.axes:
-            for artist in ax.get_children():
-                if artist not in self.dynamic and artist.get_visible():
-                    artist.set_visible(False)
-                    self._hidden.append(artist)
-        self._bitmap = self.figure.figimage(pixels, xo=0, yo=0, origin="upper", zorder=-1)
-
-
 @dataclass
 class SchedulePanelPlot:
     """The widget's two panels: abar_t and 1 - abar_t against t / T with a marker at t; x_t beside DDIM's result.
@@ -236,7 +197,7 @@ class SchedulePanelPlot:
         self.signal_line.set_data(fraction, abar)
         self.noise_line.set_data(fraction, 1.0 - abar)
         self.t_marker.set_xdata([t / abar.size, t / abar.size])
-        # y = 1.0 pins the titles: with the axes' ticks hidden (StaticBackground) automatic placement misfires
+        # y = 1.0 pins the titles: with the axes' ticks hidden (BackgroundCache) automatic placement misfires
         self.curve_ax.set_title(f"{kind.replace('_', ' ')}, T = {abar.size}: \u0101_{t} = {abar[t]:.3g}",
                                 fontsize=8, y=1.0)
         self.image.set_data(side_by_side(x_t, reconstruction.final))
@@ -247,7 +208,7 @@ class SchedulePanelPlot:
         """Fix the layout and bake the static artists (call once, after the first draw)."""
         self.figure.canvas.draw()
         self.figure.set_layout_engine(None)   # None, not "none": a placeholder engine makes savefig draw twice
-        self.background = StaticBackground(self.figure, [self.signal_line, self.noise_line, self.t_marker,
+        self.background = BackgroundCache(self.figure, [self.signal_line, self.noise_line, self.t_marker,
                                                          self.image, self.curve_ax.title, self.image_ax.title])
 
 
