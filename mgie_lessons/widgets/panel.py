@@ -14,6 +14,7 @@ from typing import Callable
 
 import ipywidgets as widgets
 import numpy as np
+import traitlets
 
 from ..plots.common import figure_png, freeze_layout
 from ..validation import as_array
@@ -57,6 +58,14 @@ def matrix_text(matrix) -> str:
     return "; ".join(", ".join(f"{v:g}" for v in row) for row in values)
 
 
+class FigureImage(widgets.Image):
+    """The panel's figure: an ipywidgets Image whose text alternative travels with the widget
+    state (ipywidgets' Image has no alt text). On the website, web/src/widgets-setup.js puts it on
+    the ``<img>`` of the frozen snapshot."""
+
+    alt = traitlets.Unicode("", help="text alternative for the figure").tag(sync=True)
+
+
 class Panel:
     """Controls + message line + figure image; see the module docstring.
 
@@ -70,19 +79,22 @@ class Panel:
     outputs : optional extra widgets (e.g. an HTMLMath showing a matrix) shown under the figure
     render : optional callable returning the figure's PNG (e.g. ``BlitRenderer.png``); by
         default the whole figure is drawn with ``figure_png``
+    describe : optional callable turning ``update``'s result into the figure's alt text, so the
+        text alternative follows the figure
     """
 
     def __init__(self, controls: dict, update: Callable[[dict], None], figure=None, *,
                  title: str = "", outputs: list | None = None, alt: str = "",
-                 render: Callable[[], bytes] | None = None):
+                 render: Callable[[], bytes] | None = None, describe: Callable[[object], str] | None = None):
         self.controls = dict(controls)
         self._update = update
         self.figure = figure
         self._render = render if render is not None else (lambda: figure_png(figure))
+        self._describe = describe
         self.message = widgets.HTML(value="", layout=widgets.Layout(min_height="1.5em"))
-        self.image = widgets.Image(format="png")
+        self.image = FigureImage(format="png")
         self.image.layout.max_width = "100%"
-        self.alt = alt
+        self.alt = alt or title  # never an image without a text alternative
         self.error: str | None = None
         self.result = None
         self.updates = 0
@@ -103,6 +115,15 @@ class Panel:
             control.observe(self._on_change, names="value")
         self.refresh()
 
+    @property
+    def alt(self) -> str:
+        """The figure's text alternative (kept on ``image.alt`` for the website)."""
+        return self.image.alt
+
+    @alt.setter
+    def alt(self, text: str) -> None:
+        self.image.alt = text or ""
+
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}
 
@@ -122,6 +143,8 @@ class Panel:
             return False
         self.error = None
         self.result = result
+        if self._describe is not None:
+            self.alt = self._describe(result)
         self.message.value = ""
         if self.figure is not None:
             self.image.value = self._render()

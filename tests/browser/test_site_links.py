@@ -1,0 +1,154 @@
+"""Links and assets of the built site, read from the HTML files (no browser needed).
+
+* every relative ``href``/``src`` points at a file that exists in the site, and every
+  ``#fragment`` names an ``id`` (or ``<a name>``) in the target page;
+* nothing a page loads by itself (scripts, stylesheets, images, frames, media, preloads)
+  comes from another host: links (``<a href>``) may point anywhere, requests may not;
+* MathJax and the widget manager are the site's own copies.
+
+Parsed with ``html.parser`` from the standard library.
+"""
+
+from __future__ import annotations
+
+import functools
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from mgie_lessons.website import ROOT, site_dir
+
+# <link rel=...> values that are navigation, not something the browser fetches.
+NAVIGATION_RELS = {"index", "search", "next", "prev", "previous", "canonical", "author", "license",
+                   "alternate", "help", "home", "up", "first", "last", "contents", "glossary", "copyright"}
+# Attributes the browser fetches by itself when it renders the element.
+FETCHED = {("script", "src"), ("img", "src"), ("iframe", "src"), ("frame", "src"), ("embed", "src"),
+           ("audio", "src"), ("video", "src"), ("video", "poster"), ("source", "src"), ("track", "src"),
+           ("input", "src"), ("object", "data")}
+
+
+class _PageParser(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.ids: set[str] = set()
+        self.references: list[tuple[str, str, str]] = []   # (tag, attribute, url)
+        self.fetched: list[tuple[str, str]] = []            # (tag, url) loaded by the page itself
+        self.redirect: str | None = None                     # meta refresh target
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if attributes.get("id"):
+            self.ids.add(attributes["id"])
+        if tag == "a" and attributes.get("name"):
+            self.ids.add(attributes["name"])
+        if tag == "meta" and (attributes.get("http-equiv") or "").lower() == "refresh":
+            content = attributes.get("content") or ""
+            if "url=" in content.lower():
+                self.redirect = content[content.lower().index("url=") + 4:].strip().strip("'\"")
+                self.references.append(("meta", "refresh", self.redirect))
+        for name in ("href", "src", "poster", "data"):
+            value = attributes.get(name)
+            if value is None:
+                continue
+            self.references.append((tag, name, value.strip()))
+            if (tag, name) in FETCHED:
+                self.fetched.append((tag, value.strip()))
+        if tag == "link" and attributes.get("href"):
+            rels = set((attributes.get("rel") or "").lower().split())
+            if not rels <= NAVIGATION_RELS:
+                self.fetched.append((f"link rel={'/'.join(sorted(rels))}", attributes["href"].strip()))
+        srcset = attributes.get("srcset")
+        if srcset:
+            for candidate in srcset.split(","):
+                url = candidate.strip().split(" ")[0]
+                if url:
+                    self.references.append((tag, "srcset", url))
+                    self.fetched.append((tag, url))
+
+
+@functools.lru_cache(maxsize=None)
+def parse(path: Path) -> _PageParser:
+    parser = _PageParser()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    parser.close()
+    return parser
+
+
+def _is_external(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(parts.scheme and parts.scheme not in {"data", "blob"}) or url.startswith("//")
+
+
+def test_internal_links_and_anchors_resolve(page):
+    site = site_dir()
+    source = site / page
+    broken = []
+    for tag, attribute, url in parse(source).references:
+        parts = urlsplit(url)
+        if parts.scheme or url.startswith("//") or not url or url.startswith("javascript:"):
+            continue  # other hosts (links are allowed), mailto:, data:, ...
+        if parts.path:
+            target = (source.parent / unquote(parts.path)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            try:
+                target.relative_to(site)
+            except ValueError:
+                broken.append(f"<{tag} {attribute}={url!r}>: points outside the site")
+                continue
+            if not target.exists():
+                broken.append(f"<{tag} {attribute}={url!r}>: {target.relative_to(site)} does not exist")
+                continue
+        else:
+            target = source
+        fragment = unquote(parts.fragment)
+        if fragment and target.suffix == ".html" and fragment not in parse(target).ids:
+            broken.append(f"<{tag} {attribute}={url!r}>: no id {fragment!r} in {target.relative_to(site)}")
+    assert not broken, f"{page}: {len(broken)} broken internal reference(s):\n  " + "\n  ".join(sorted(set(broken))[:40])
+
+
+def test_page_loads_nothing_from_other_hosts(page):
+    fetched = parse(site_dir() / page).fetched
+    external = sorted({f"<{tag}> {url}" for tag, url in fetched if _is_external(url)})
+    assert not external, f"{page} loads from other hosts:\n  " + "\n  ".join(external)
+
+
+def test_mathjax_and_widget_manager_are_served_by_the_site(page):
+    site = site_dir()
+    if parse(site / page).redirect is not None:
+        pytest.skip(f"{page} is a redirect page")
+    scripts = [url for tag, url in parse(site / page).fetched if tag == "script"]
+    names = [urlsplit(url).path for url in scripts]
+    mathjax = [n for n in names if "mathjax" in n.lower()]
+    assert mathjax, f"{page} does not load MathJax (expected on every page: web/mgie_site.py)"
+    assert all(n.endswith("_static/mathjax/tex-mml-chtml.js") for n in mathjax), mathjax
+    # Jupyter Book adds a <script> for every .js under a source folder named _static: one
+    # MathJax component per page means no such folder leaked in (see web/build_assets.py).
+    assert len(mathjax) == 1, f"{page} loads {len(mathjax)} MathJax scripts: {mathjax}"
+    html = (site / page).read_text(encoding="utf-8", errors="replace")
+    if "application/vnd.jupyter.widget-state+json" in html:
+        tails = [n.split("_static/", 1)[-1] for n in names]
+        expected = ["widgets/require.js", "mgie/widgets-setup.js", "widgets/embed-amd.js"]
+        found = [t for t in tails if t in expected]
+        assert found == expected, f"{page} has widget state but loads {found} (expected {expected} in this order)"
+    for url in scripts:
+        if not _is_external(url):
+            assert (site / page).parent.joinpath(unquote(urlsplit(url).path)).resolve().exists(), url
+
+
+def test_no_source_folder_named_static():
+    assert not (ROOT / "_static").exists(), (
+        "a folder named _static at the book root makes Jupyter Book add a <script> for every .js "
+        "in it to every page; put site assets in web/src (see web/build_assets.py)")
+
+
+def test_offline_assets_present_in_site(site):
+    static = site / "_static"
+    for relative in ("mathjax/tex-mml-chtml.js", "mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff",
+                     "mathjax/input/tex/extensions/boldsymbol.js", "widgets/embed-amd.js", "widgets/require.js",
+                     "mgie/widgets-setup.js", "mgie/site.js", "mgie/site.css"):
+        assert (static / relative).exists(), f"_static/{relative} missing: run `make web-assets` before building"
+    fonts = list((static / "widgets").glob("*.woff2"))
+    assert fonts, "the widget manager's Font Awesome files are missing from _static/widgets/"
