@@ -9,13 +9,13 @@ STAMP  := $(VENV)/.installed-stamp
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
-.PHONY: help env book test unit nbval build-strict notebooks lab clean web-assets site-test bench bench-site
+.PHONY: help env book test unit nbval build-strict notebooks lab clean web-assets site-test bench bench-site bench-widgets
 
 help:
 	@echo "make book       build the website into _build/html (creates .venv on first use)"
 	@echo "make test       unit tests + nbval + warnings-as-errors build + site checks (browser, links, determinism)"
 	@echo "make site-test  the site checks alone (builds the site first; Chromium: apt-get install chromium)"
-	@echo "make bench      benchmarks (bench-site: build times, nbval time, page weights)"
+	@echo "make bench      benchmarks (bench-widgets: update times; bench-site: build times, nbval time, page weights)"
 	@echo "make notebooks  re-execute every notebook in place (outputs are committed)"
 	@echo "make lab        open the notebooks in JupyterLab (installs it on first use)"
 	@echo "make student    build the student edition (no solutions) into _build/student and check it"
@@ -97,4 +97,9 @@ site-test: build-strict
 bench-site: env web-assets
 	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.bench_site --json artifacts/bench_site.json
 
-bench: bench-site
+# Every widget: median recompute + redraw time per update vs re-creating the figure (issue 3).
+bench-widgets: env
+	mkdir -p artifacts
+	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.bench --json artifacts/bench_widgets.json
+
+bench: bench-widgets bench-site
