@@ -4,8 +4,8 @@ Controls: the number of learned queries (rows of U), the width d_out of U, the n
 attention heads, and which row of U to show. The figure shows U as a heat map (the chosen row
 marked) and that row's attention map over the toy image (Eq. 10.9); the text shows the row's
 values and the map's range, computed by :mod:`mgie_lessons.edit_head`. The edit head is only
-recomputed when the number of queries, d_out or the number of heads changes; choosing another
-row only reads a different column of the same attention weights.
+recomputed for a combination of queries, d_out and heads not seen before (the last eight are
+kept); choosing another row only reads a different column of the same attention weights.
 """
 
 from __future__ import annotations
@@ -83,9 +83,15 @@ def make_panel() -> Panel:
     view = EditHeadView(state["example"], first_row)
     summary = widgets.HTML(value="")
 
+    examples = {first_key: state["example"]}   # edit heads already computed, by (queries, d_out, heads)
+
     def update(values: dict) -> None:
         key, row = _read(values)
-        example = state["example"] if key == state["key"] else _example(key)
+        if key not in examples:
+            if len(examples) >= 8:
+                examples.pop(next(iter(examples)))      # forget the oldest
+            examples[key] = _example(key)
+        example = examples[key]
         state["key"], state["example"] = key, example
         example.attention_map(row)          # validates the row before anything is drawn
         if view.update(example, row):
