@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
 from .. import seed, tokens as tokens_module
-from .common import figure_png, label_axes, matrix_heatmap, new_figure
+from .common import BackgroundCache, figure_png, label_axes, matrix_heatmap, new_figure
 
 __all__ = [
     "MAX_TOKENS",
@@ -214,25 +214,11 @@ class TokensFigure:
             axes[1].xaxis.set_major_locator(MaxNLocator(4))
             axes[1].yaxis.set_major_locator(MaxNLocator(4))
         self.update(words, X)
+        self.background = None
         if static_background and not scatter and not annotate:
-            self._freeze_static_parts()
-
-    def _freeze_static_parts(self) -> None:
-        """Draw the texts that never change (title, axis labels, column names) once, keep that
-        picture as the figure's background, and stop drawing those texts one by one. Every
-        later redraw then draws only what can change: the colours and the row labels."""
-        ax = self.heat_ax
-        dynamic = [self.image, self.row_labels]
-        static = [ax.title, ax.xaxis.label, ax.yaxis.label, *self.column_labels]
-        for artist in dynamic:
-            artist.set_visible(False)
-        self.figure.canvas.draw()
-        background = np.asarray(self.figure.canvas.buffer_rgba()).copy()
-        for artist in dynamic:
-            artist.set_visible(True)
-        for artist in static:
-            artist.set_visible(False)
-        self.figure.figimage(background, xo=0, yo=0, origin="upper", zorder=-1)
+            # Titles, axis labels and column names never change: keep them as one cached picture
+            # and redraw only the colours and the row labels.
+            self.background = BackgroundCache(self.figure, [self.image, self.row_labels])
 
     def update(self, words, X) -> None:
         X = np.asarray(X, dtype=float)
