@@ -6,6 +6,7 @@ import pytest
 from mgie_lessons import guidance
 from mgie_lessons.images import toy_image
 from mgie_lessons.widgets import guidance as W
+from widget_checks import assert_bad_value_is_reported
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +74,7 @@ def test_null_instruction_leaves_the_image(panel):
     ({"s_text": "inf"}, "s_text"),
 ])
 def test_bad_values_show_a_message_and_keep_the_image(panel, bad, word):
-    assert panel.set(**W.DEFAULTS)
-    before = panel.image.value
-    assert not panel.set(**bad)
-    assert panel.error is not None and word in panel.error
-    assert word in panel.message.value
-    assert panel.image.value == before
-    assert panel.set(**W.DEFAULTS) and panel.message.value == ""
+    assert_bad_value_is_reported(panel, W.DEFAULTS, bad, word)
 
 
 def test_bench_settings_and_render_from_scratch(panel):

@@ -6,6 +6,7 @@ import pytest
 from mgie_lessons import schedules
 from mgie_lessons.plots import schedules as schedule_plots
 from mgie_lessons.widgets import schedules as W
+from widget_checks import assert_bad_value_is_reported
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +90,7 @@ def test_smaller_T_changes_curve_length(panel):
     ({"bias": "x"}, "bias"),
 ])
 def test_bad_values_show_a_message_and_keep_the_image(panel, bad, word):
-    assert panel.set(**W.DEFAULTS)
-    before = panel.image.value
-    assert not panel.set(**bad)
-    assert panel.error is not None and word in panel.error
-    assert word in panel.message.value
-    assert panel.image.value == before
-    assert panel.set(**W.DEFAULTS)
+    assert_bad_value_is_reported(panel, W.DEFAULTS, bad, word)
     assert panel.error is None and panel.message.value == ""
 
 
