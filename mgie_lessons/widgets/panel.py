@@ -10,6 +10,7 @@ is wrong), the message appears next to the controls and the last good figure sta
 from __future__ import annotations
 
 import html
+import traceback
 from typing import Callable
 
 import ipywidgets as widgets
@@ -56,6 +57,12 @@ def matrix_text(matrix) -> str:
     """The inverse of :func:`parse_matrix`: '0.2, 0.2; 0.2, 0.2'."""
     values = np.atleast_2d(np.asarray(matrix, dtype=float))
     return "; ".join(", ".join(f"{v:g}" for v in row) for row in values)
+
+
+def _raised_by_matplotlib(error: BaseException) -> bool:
+    """True when ``error`` came from inside matplotlib (drawing), not from the package's checks."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and "matplotlib" in frames[-1].filename.replace("\\", "/").split("/")
 
 
 class FigureImage(widgets.Image):
@@ -131,25 +138,41 @@ class Panel:
         self.refresh()
 
     def refresh(self) -> bool:
-        """Recompute from the controls' current values; returns True when it succeeded."""
+        """Recompute from the controls' current values; returns True when it succeeded.
+
+        Computing and drawing both run under ``numpy.errstate(over="raise")``: numbers so large
+        that a result overflows become a message too, never a figure full of inf or a traceback
+        from inside matplotlib.
+        """
         try:
-            result = self._update(self.values())
+            with np.errstate(over="raise"):
+                result = self._update(self.values())
+                png = self._render() if self.figure is not None else None
         except ValueError as error:
-            self.error = str(error)
-            self.message.value = (
-                '<span role="alert" style="color:#b00020">&#9888; '
-                f"{html.escape(str(error))} (the figure still shows the last good values)</span>"
-            )
-            return False
+            if _raised_by_matplotlib(error):
+                return self._refuse(f"these values are too large to draw ({error}); use smaller numbers")
+            return self._refuse(str(error))
+        except (FloatingPointError, OverflowError):
+            return self._refuse("the values entered are too large: a result overflows "
+                                "(it would exceed about 1e308); use smaller numbers")
         self.error = None
         self.result = result
         if self._describe is not None:
             self.alt = self._describe(result)
         self.message.value = ""
-        if self.figure is not None:
-            self.image.value = self._render()
+        if png is not None:
+            self.image.value = png
         self.updates += 1
         return True
+
+    def _refuse(self, reason: str) -> bool:
+        """Show ``reason`` next to the controls and keep the last good figure."""
+        self.error = reason
+        self.message.value = (
+            '<span role="alert" style="color:#b00020">&#9888; '
+            f"{html.escape(reason)} (the figure still shows the last good values)</span>"
+        )
+        return False
 
     def set(self, **values) -> bool:
         """Set several controls at once (used by tests and the dashboard), then refresh once."""
