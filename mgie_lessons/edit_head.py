@@ -5,9 +5,12 @@ MGIE's real one (``EditMapper`` in mgie_llava.py) is a small encoder-decoder tra
 Linear 4096 -> 512, ``nn.Transformer(d_model=512, nhead=4, num_encoder_layers=4,
 num_decoder_layers=4, dim_feedforward=2048, dropout=0.0, norm_first=True)`` whose decoder reads
 77 learned queries, then Linear 512 -> 768. This module computes the same architecture in the
-book's small sizes. With S_in = H_img + E_img (k x d_in, Eq. 4.2):
+book's small sizes. Its input is chapter 4's S_0 = h_IMG + E_IMG (m x d_in, Eq. 4.2): the
+last-layer hidden states one step *before* the m = 8 [IMG] tokens (the states that predict
+[IMG0]..[IMG7]; mgie_llava.py L295-298, ``index(32003) - 1``) plus the [IMG] token embeddings
+(``embed_tokens.weight[-8:]``, L300; ``self.llm2hid(llm + emb)``, L199):
 
-    X^(0) = S_in W_in + 1 b_in                                     (Eq. 10.1, k x d_model)
+    X^(0) = S_0 W_in + 1 b_in                                      (Eq. 10.1, m x d_model)
     LN(x) = gamma * (x - mean(x)) / sqrt(var(x) + eps) + beta       (Eq. 10.2, row by row)
     head_h = softmax((A W_q^h + b_q^h)(B W_k^h + b_k^h)^T / sqrt(d_head)) (B W_v^h + b_v^h)
     MHA(A, B) = [head_1, ..., head_H] W_o + 1 b_o                   (Eq. 10.3)
@@ -29,7 +32,13 @@ Column j of A, reshaped to the image grid, is where row j of U acts (Eq. 10.9). 
 classifier-free guidance MGIE's "no instruction" condition is the edit head applied to zero
 hidden states (``hid_null = self.edit_head(torch.zeros(...), emb)`` in mgie_llava.py):
 
-    U_null = EditHead(0 + E_img)                                    (Eq. 10.10)
+    U_null = EditHead(0 + E_IMG)                                    (Eq. 10.10)
+
+Unlike chapter 4's one-layer toy, this head has residual connections: each decoder layer adds
+its attention outputs to the queries (Y <- Y + ...). So even when every memory row is the same
+(the cross-attention then hands every query the same vector), the 77 rows of U still differ,
+because each row carries its own learned query through the residuals
+(:func:`identical_input_rows`).
 """
 
 from __future__ import annotations
@@ -63,6 +72,8 @@ __all__ = [
     "edit_head",
     "null_edit_condition",
     "seed_img_states",
+    "IdenticalInputRows",
+    "identical_input_rows",
     "image_grid_features",
     "DenoiserWeights",
     "init_denoiser_weights",
@@ -527,8 +538,8 @@ def decoder_layer(y, memory, params: DecoderLayerParams, n_heads: int) -> Decode
 class EditHeadOutput:
     """Everything :func:`edit_head` computed (Eqs. 10.1-10.7).
 
-    ``inputs`` S_in = H_img + E_img (k x d_in); ``projected`` X^(0) (k x d_model);
-    ``encoder``: one :class:`EncoderLayerResult` per layer; ``memory`` (k x d_model);
+    ``inputs`` S_0 = h_IMG + E_IMG (m x d_in); ``projected`` X^(0) (m x d_model);
+    ``encoder``: one :class:`EncoderLayerResult` per layer; ``memory`` (m x d_model);
     ``decoder``: one :class:`DecoderLayerResult` per layer; ``decoded``: LN_dec(Y^(N))
     (q x d_model); ``U`` (q x d_out).
     """
@@ -550,8 +561,10 @@ class EditHeadOutput:
 def edit_head(img_hidden, params: EditHeadParams, img_embeddings=None) -> EditHeadOutput:
     """MGIE's edit head in the book's sizes: [IMG] hidden states -> U (Eqs. 10.1-10.7, chapter 10).
 
-    ``img_hidden`` H_img is (k x d_in), the last-layer hidden states at the k [IMG] positions;
-    ``img_embeddings`` E_img (k x d_in, default zeros) is added first, as EditMapper does with
+    ``img_hidden`` h_IMG is (m x d_in), the last-layer hidden states one step before the m [IMG]
+    tokens (the states that predict them: ``hidden_states[i][p:p+8]`` with
+    ``p = labels[i].tolist().index(32003) - 1``, mgie_llava.py L295-298);
+    ``img_embeddings`` E_IMG (m x d_in, default zeros) is added first, as EditMapper does with
     ``self.llm2hid(llm + emb)``. The sum is projected to d_model, goes through the pre-norm
     encoder (final norm: the memory), the decoder starts from the learned queries and attends to
     the memory, and the final norm and W_out give U of shape (n_queries, d_out).
@@ -583,7 +596,7 @@ def edit_head(img_hidden, params: EditHeadParams, img_embeddings=None) -> EditHe
 
 
 def null_edit_condition(params: EditHeadParams, img_embeddings=None, k: int = 8) -> EditHeadOutput:
-    """U_null = EditHead(0 + E_img): MGIE's "no instruction" condition (Eq. 10.10, chapter 10).
+    """U_null = EditHead(0 + E_IMG): MGIE's "no instruction" condition (Eq. 10.10, chapter 10).
 
     mgie_llava.py computes ``hid_null = self.edit_head(torch.zeros(B, 8, 4096), emb)``: zero
     hidden states, but the [IMG] token embeddings are still added. It is used for the dropped
@@ -604,12 +617,56 @@ def null_edit_condition(params: EditHeadParams, img_embeddings=None, k: int = 8)
 def seed_img_states(k: int = 8) -> visual_tokens.ImageTokenPass:
     """The book's [IMG] hidden states: chapter 4's one-layer pass over the seed's instruction
     followed by k [IMG] tokens, with the seed's weights (Eqs. 4.1-4.2). ``hidden_states`` is
-    H_img (k x 2), ``img_embeddings`` E_img, ``edit_head_input`` H_img + E_img."""
+    h_IMG (k x 2, read one row before each [IMG] token, as MGIE does), ``img_embeddings``
+    E_IMG, ``edit_head_input`` S_0 = h_IMG + E_IMG."""
     k = check_int(k, "k", minimum=1, maximum=16)
     words, X = tokens.embed(seed.INSTRUCTION)
     return visual_tokens.image_token_pass(
         X, visual_tokens.image_token_embeddings(k), seed.W_Q, seed.W_K, seed.W_V,
         seed.W1, seed.B1, seed.W2, seed.B2, words=words)
+
+
+@dataclass(frozen=True)
+class IdenticalInputRows:
+    """What each head makes of m identical input rows (chapter 10, chapter 4 exercise 4).
+
+    ``memory_rows``: distinct rows of the transformer head's memory (1: identical rows stay
+    identical through the encoder); ``cross_attention_rows``: distinct rows of the last decoder
+    layer's cross-attention output (1: every query receives the same average of identical
+    values); ``head_rows``: distinct rows of the transformer head's U (one per query, thanks to
+    the residual connections); ``toy_rows``: distinct rows of chapter 4's one-layer toy head's U
+    on the same input (1: no residual, so its output is only the mix of identical values).
+    """
+
+    memory_rows: int
+    cross_attention_rows: int
+    head_rows: int
+    toy_rows: int
+    n_queries: int
+
+
+def identical_input_rows(row, params: EditHeadParams, m: int = 8, toy_seed: int = 0) -> IdenticalInputRows:
+    """Feed m copies of one input row to the transformer edit head and to chapter 4's toy head,
+    and count the distinct rows of what comes out (chapter 10).
+
+    ``row`` (length d_in) is the single S_0 row repeated m times; ``params`` the transformer
+    head's parameters (:func:`init_edit_head_params`). The toy head
+    (:func:`visual_tokens.toy_edit_head`) gets the same number of queries and output width.
+    """
+    if not isinstance(params, EditHeadParams):
+        raise ValueError(f"params must be an EditHeadParams, got {type(params).__name__}")
+    if not params.decoder_layers:
+        raise ValueError("params must have at least one decoder layer (n_layers >= 1)")
+    row = as_vector(row, "row", length=params.d_in)
+    m = check_int(m, "m", minimum=1, maximum=64)
+    S0 = np.tile(row, (m, 1))
+    out = edit_head(S0, params)
+    toy = visual_tokens.toy_edit_head(S0, n_queries=params.n_queries, d_out=params.d_out,
+                                      seed=check_int(toy_seed, "toy_seed", minimum=0))
+    cross = out.decoder[-1].cross_attention.output
+    return IdenticalInputRows(visual_tokens.distinct_rows(out.memory), visual_tokens.distinct_rows(cross),
+                              visual_tokens.distinct_rows(out.U), visual_tokens.distinct_rows(toy.output),
+                              params.n_queries)
 
 
 # ---------------------------------------------------------------------------

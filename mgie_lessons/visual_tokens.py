@@ -3,11 +3,15 @@
 The seed simply *gives* four 2-d "visual tokens" u_1..u_4 (``seed.VISUAL_TOKENS``). In MGIE
 they are computed in two stages:
 
-1. The language model appends m special tokens [IMG1]..[IMGm] (m = 8 in MGIE) to the
-   instruction. Their hidden states after the last layer are read off at those m positions,
-   and the [IMG] rows E_IMG of the embedding table are added:
+1. The language model appends m special tokens [IMG0]..[IMG{m-1}] (m = 8 in MGIE) to the
+   instruction, at positions p_1..p_m. The edit head reads the last-layer hidden states one
+   step *before* them, at p_1 - 1 .. p_m - 1: the states whose next-token prediction is
+   [IMG0]..[IMG{m-1}] (mgie_llava.py L295-298: ``p = labels[i].tolist().index(32003) - 1``,
+   ``hidden_states[i][p:p+8]``, 32003 being the id of [IMG0]; demo.ipynb does the same with
+   ``out.index(32003) - 1``). The [IMG] rows E_IMG of the embedding table are added
+   (``embed_tokens.weight[-8:]``, mgie_llava.py L300, and ``self.llm2hid(llm + emb)``, L199):
 
-       h_IMG = F[p_1..p_m, :]                hidden states at the [IMG] positions (Eq. 4.1)
+       h_IMG = F[p_1 - 1 .. p_m - 1, :]      states that predict the [IMG] tokens  (Eq. 4.1)
        S_0   = h_IMG + E_IMG                 the edit head's input, m x d          (Eq. 4.2)
 
 2. An edit head maps them to U. The toy edit head of this chapter does it with one
@@ -51,9 +55,11 @@ __all__ = [
     "toy_edit_head",
     "ExactCrossAttention",
     "exact_edit_head_cross_attention",
+    "distinct_rows",
 ]
 
-#: How [IMG] tokens are written in the token list (MGIE's tokens are [IMG0]..[IMG7]).
+#: How [IMG] tokens are written in the token list: [IMG0], [IMG1], ... counted from 0 as in MGIE
+#: (mgie_train.py L531 appends " [IMG0] ... [IMG7]" to the answer).
 IMG_TOKEN = "[IMG{}]"
 
 #: The sizes of the real MGIE pipeline (mgie_llava.py, class EditMapper; mgie_train.py), for
@@ -107,10 +113,12 @@ def hidden_states_at(hidden_states, positions) -> np.ndarray:
 class ImageTokenPass:
     """One toy language-model layer over instruction + [IMG] tokens (Eqs. 4.1-4.2).
 
-    ``tokens``: the instruction words followed by [IMG1]..[IMGm]; ``inputs``: their
+    ``tokens``: the instruction words followed by [IMG0]..[IMG{m-1}]; ``inputs``: their
     embeddings stacked (n + m rows); ``attention`` and ``ffn``: chapter 2 and chapter 3 applied
-    to ``inputs``; ``positions``: the row numbers of the [IMG] tokens; ``hidden_states``: h_IMG,
-    the FFN output at those rows (Eq. 4.1); ``img_embeddings``: E_IMG; ``edit_head_input``:
+    to ``inputs``; ``positions``: the row numbers p_1..p_m of the [IMG] tokens;
+    ``state_positions``: the rows read, p_1 - 1 .. p_m - 1 (one step before each [IMG] token, as
+    MGIE's ``index(32003) - 1``); ``hidden_states``: h_IMG, the FFN output at those rows
+    (Eq. 4.1); ``img_embeddings``: E_IMG; ``edit_head_input``:
     S_0 = h_IMG + E_IMG (Eq. 4.2), what MGIE's edit head receives (``self.llm2hid(llm + emb)``
     in EditMapper.forward).
     """
@@ -120,6 +128,7 @@ class ImageTokenPass:
     attention: AttentionResult
     ffn: FFNResult
     positions: tuple
+    state_positions: tuple
     hidden_states: np.ndarray
     img_embeddings: np.ndarray
     edit_head_input: np.ndarray
@@ -134,6 +143,11 @@ def image_token_pass(X, img_embeddings, W_q, W_k, W_v, W1, b1, W2, b2, *,
     decoder-only language model) and the FFN (Eq. 3.1), with no residual connections or
     normalisation, exactly like the seed's one-layer model. ``words`` (optional) are the n
     instruction tokens, used to label the rows.
+
+    The hidden states are read one row *before* each [IMG] token (rows n - 1 .. n + m - 2), the
+    states that predict [IMG0]..[IMG{m-1}], as MGIE does (mgie_llava.py L295-298). Under the
+    causal mask the first of them (the last instruction word's state) sees no [IMG] token, and
+    the last [IMG] token's own state is never read.
     """
     X = as_matrix(X, "X")
     img_embeddings = as_matrix(img_embeddings, "img_embeddings", cols=X.shape[1])
@@ -147,14 +161,15 @@ def image_token_pass(X, img_embeddings, W_q, W_k, W_v, W1, b1, W2, b2, *,
     attention = self_attention(inputs, W_q, W_k, W_v, causal=causal)
     ffn_result = feed_forward(attention.output, W1, b1, W2, b2)
     positions = tuple(range(X.shape[0], X.shape[0] + m))
-    hidden = hidden_states_at(ffn_result.output, positions)
+    state_positions = tuple(p - 1 for p in positions)
+    hidden = hidden_states_at(ffn_result.output, state_positions)
     if hidden.shape != img_embeddings.shape:
         raise ValueError(
             f"the FFN output width ({hidden.shape[1]}) must equal the embedding width "
             f"({img_embeddings.shape[1]}) to add the [IMG] embeddings; check W2 and b2"
         )
-    tokens = tuple(words) + tuple(IMG_TOKEN.format(i + 1) for i in range(m))
-    return ImageTokenPass(tokens, inputs, attention, ffn_result, positions, hidden,
+    tokens = tuple(words) + tuple(IMG_TOKEN.format(i) for i in range(m))
+    return ImageTokenPass(tokens, inputs, attention, ffn_result, positions, state_positions, hidden,
                           img_embeddings, hidden + img_embeddings)
 
 
@@ -175,6 +190,15 @@ def edit_head_cross_attention(hidden_states, queries, W_q, W_k, W_v) -> Attentio
     W_k = as_matrix(W_k, "W_k", rows=d, cols=W_q.shape[1])
     W_v = as_matrix(W_v, "W_v", rows=d)
     return scaled_dot_product_attention(queries @ W_q, hidden_states @ W_k, hidden_states @ W_v)
+
+
+def distinct_rows(M, decimals: int = 9) -> int:
+    """How many different rows ``M`` has, rows equal after rounding to ``decimals`` places counting
+    as one (chapter 4, exercise 4; chapter 10). Used to compare what the toy edit head and MGIE's
+    transformer head can express when their inputs carry little information."""
+    M = as_matrix(M, "M")
+    decimals = check_int(decimals, "decimals", minimum=0, maximum=15)
+    return int(np.unique(np.round(M, decimals), axis=0).shape[0])
 
 
 @dataclass(frozen=True)

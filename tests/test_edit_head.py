@@ -283,7 +283,44 @@ def test_seed_img_states_come_from_chapter_4():
     states = eh.seed_img_states(8)
     assert states.hidden_states.shape == (8, 2)
     np.testing.assert_allclose(states.img_embeddings[:4], seed.VISUAL_TOKENS)
-    assert states.tokens[-1] == "[IMG8]"
+    assert states.tokens[-1] == "[IMG7]"
+    # the states read are those one step before the [IMG] tokens (mgie_llava.py L295-298)
+    assert states.state_positions == tuple(p - 1 for p in states.positions)
+    np.testing.assert_array_equal(states.hidden_states, states.ffn.output[9:17])
+
+
+# --- identical input rows: the transformer head vs chapter 4's toy --------------------------------
+
+def test_identical_input_rows_give_one_row_per_query_through_the_residuals():
+    """All 8 input rows equal: the memory rows are equal and the last cross-attention hands every
+    query the same vector, yet U has one distinct row per query (the queries travel through the
+    residual connections); chapter 4's toy head, without residuals, gives a single row."""
+    for n_queries in (5, 77):
+        params = eh.init_edit_head_params(n_queries=n_queries)
+        result = eh.identical_input_rows([0.3, 0.3], params)
+        assert result.memory_rows == 1
+        assert result.cross_attention_rows == 1
+        assert result.head_rows == n_queries
+        assert result.toy_rows == 1
+
+
+def test_identical_input_rows_memory_equal_to_rounding():
+    params = eh.init_edit_head_params(n_queries=7)
+    out = eh.edit_head(np.tile([0.3, 0.3], (8, 1)), params)
+    assert np.abs(out.memory - out.memory[0]).max() < 1e-12
+    cross = out.decoder[-1].cross_attention.output
+    assert np.abs(cross - cross[0]).max() < 1e-12
+    assert np.abs(out.U - out.U[0]).max() > 0.1
+
+
+@pytest.mark.parametrize("args, match", [
+    (([0.3], eh.init_edit_head_params()), "row"),
+    (([0.3, 0.3], "params"), "params"),
+    (([0.3, 0.3], eh.init_edit_head_params(n_layers=0)), "decoder layer"),
+])
+def test_identical_input_rows_errors(args, match):
+    with pytest.raises(ValueError, match=match):
+        eh.identical_input_rows(*args)
 
 
 @pytest.mark.parametrize("kwargs, name", [

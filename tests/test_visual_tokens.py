@@ -64,19 +64,23 @@ def test_hidden_states_at_rejects_bad_matrix():
 
 def test_image_token_pass_shapes_and_positions():
     result = seed_pass(4)
-    assert result.tokens[-4:] == ("[IMG1]", "[IMG2]", "[IMG3]", "[IMG4]")
+    assert result.tokens[-4:] == ("[IMG0]", "[IMG1]", "[IMG2]", "[IMG3]")
     assert result.tokens[0] == "Add"
     assert result.positions == (10, 11, 12, 13)
     assert result.inputs.shape == (14, 2)
     assert result.hidden_states.shape == (4, 2)
-    np.testing.assert_array_equal(result.hidden_states, result.ffn.output[10:])
+    # MGIE reads the states one step before the [IMG] tokens (p = index(32003) - 1, mgie_llava.py
+    # L295): rows 9..12, the states that predict [IMG0]..[IMG3]; the last [IMG] state is not read.
+    assert result.state_positions == (9, 10, 11, 12)
+    np.testing.assert_array_equal(result.hidden_states, result.ffn.output[9:13])
     np.testing.assert_allclose(result.edit_head_input, result.hidden_states + vt.seed_visual_tokens())
 
 
-def test_image_token_pass_last_token_by_hand():
-    """The last [IMG] token under causal attention sees all 14 rows; recompute it by hand."""
+def test_image_token_pass_last_read_state_by_hand():
+    """The last state read is the one before [IMG3]: under causal attention it sees the first 13
+    rows (the instruction and [IMG0]..[IMG2]); recompute it by hand."""
     result = seed_pass(4, causal=True)
-    rows = result.inputs
+    rows = result.inputs[:13]
     last = rows[-1]
     scores = np.array([last @ r for r in rows]) / math.sqrt(2)
     weights = np.exp(scores) / np.exp(scores).sum()
@@ -86,11 +90,16 @@ def test_image_token_pass_last_token_by_hand():
     np.testing.assert_allclose(result.hidden_states[-1], [out, out])
 
 
-def test_image_token_pass_causal_first_img_token_ignores_later_ones():
-    """With the causal mask, [IMG1]'s hidden state does not depend on [IMG2..]."""
+def test_image_token_pass_causal_first_read_state_ignores_img_tokens():
+    """With the causal mask, the first state read (the last instruction word's, which predicts
+    [IMG0]) sees no [IMG] token, so it does not depend on how many follow or on their embeddings."""
     a = seed_pass(1).hidden_states[0]
     b = seed_pass(4).hidden_states[0]
     np.testing.assert_allclose(a, b)
+    _, X = tokens.embed(seed.INSTRUCTION)
+    other = vt.image_token_pass(X, [[5.0, -3.0]], seed.W_Q, seed.W_K, seed.W_V,
+                                seed.W1, seed.B1, seed.W2, seed.B2)
+    np.testing.assert_allclose(other.hidden_states[0], a)
     c = seed_pass(1, causal=False).hidden_states[0]
     d = seed_pass(4, causal=False).hidden_states[0]
     assert not np.allclose(c, d)
@@ -269,3 +278,26 @@ def test_toy_edit_head_errors(kwargs, name):
 def test_edit_head_parameters_errors():
     with pytest.raises(ValueError, match="d_in"):
         vt.edit_head_parameters(0, 2, 2, 2)
+
+
+# --- distinct_rows (exercise 4; chapter 10's comparison) ----------------------------------------
+
+def test_distinct_rows_counts_rows_equal_after_rounding():
+    assert vt.distinct_rows([[1.0, 2.0], [1.0, 2.0], [0.0, 1.0]]) == 2
+    assert vt.distinct_rows([[1.0, 2.0], [1.0 + 1e-12, 2.0]]) == 1
+    assert vt.distinct_rows([[1.0, 2.0], [1.001, 2.0]], decimals=2) == 1
+    assert vt.distinct_rows([[1.0, 2.0], [1.001, 2.0]], decimals=4) == 2
+
+
+@pytest.mark.parametrize("kwargs, match", [(dict(M=[[np.nan]]), "M"), (dict(M=[[1.0]], decimals=-1), "decimals")])
+def test_distinct_rows_errors(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        vt.distinct_rows(**kwargs)
+
+
+def test_toy_head_rows_only_as_varied_as_its_inputs():
+    """The toy head has no residual connection: identical input rows give identical rows of U,
+    whatever the number of queries."""
+    H = np.tile([0.3, 0.3], (8, 1))
+    assert vt.distinct_rows(vt.toy_edit_head(H, n_queries=77, d_out=12).output) == 1
+    assert vt.distinct_rows(vt.toy_edit_head(seed_pass(4).edit_head_input, n_queries=6).output) == 6
