@@ -108,3 +108,25 @@ def test_ex5_mistakes():
     assert not feedback.correct and "not the image value" in feedback.message
     feedback = ex.check_diffusion_ex_5([0.5, 0.2])
     assert not feedback.correct and "shape" in feedback.message
+
+
+# --- Issue 11, item 9: answers at the stated precision pass, wrong ones are told what is wrong ---
+
+def test_ex5_accepts_three_significant_figures_and_widget_readings():
+    assert ex.check_diffusion_ex_5([0.5, 0.167, 0.0833, 0.05, 0.0333]).correct
+    assert ex.check_diffusion_ex_5([0.5, 0.167, 0.083, 0.05, 0.033]).correct      # three decimals, as read off
+    assert ex.check_diffusion_ex_5([1 / 2, 1 / 6, 1 / 12, 1 / 20, 1 / 30]).correct
+
+
+def test_ex5_names_the_wrong_entry_and_direction():
+    feedback = ex.check_diffusion_ex_5([0.5, 0.17, 0.0833, 0.05, 0.0333])
+    assert not feedback.correct and "entry 2 is too high" in feedback.message and "other 4 match" in feedback.message
+    feedback = ex.check_diffusion_ex_5([0.5, 0.167, 0.0833, 0.05, 0.03])
+    assert not feedback.correct and "entry 5 is too low" in feedback.message
+
+
+def test_ex3_precision_and_direction():
+    assert ex.check_diffusion_ex_3(0.0833).correct
+    assert not ex.check_diffusion_ex_3(0.083).correct           # two significant figures only
+    assert "too high" in ex.check_diffusion_ex_3(0.09).message
+    assert "too low" in ex.check_diffusion_ex_3(0.07).message

@@ -78,7 +78,7 @@ def test_ex5_exploration():
     assert "default s_V = 1.5" in E.check_guidance_ex_5(0.0).message
     assert "s_V = 0" in E.check_guidance_ex_5(E.outside_change(0.0)).message
     assert "s_V = 3 also" in E.check_guidance_ex_5(E.outside_change(3.0)).message
-    assert "read the last line" in E.check_guidance_ex_5(0.3).message
+    assert "last line under the figure" in E.check_guidance_ex_5(0.3).message
 
 
 def test_ex6_dropout_share():
@@ -87,3 +87,18 @@ def test_ex6_dropout_share():
     assert "any condition dropped" in E.check_guidance_ex_6(0.15).message
     assert "keeps both" in E.check_guidance_ex_6(0.85).message
     assert guidance.dropout_fractions()["instruction dropped"] == 0.05
+
+
+# --- Issue 11, item 9: answers at the stated precision pass, wrong ones are told what is wrong ---
+
+def test_ex5_accepts_the_panels_three_decimals():
+    shown = round(E.outside_change(1.0), E.EX5_DECIMALS)
+    assert E.check_guidance_ex_5(shown).correct
+    assert not E.check_guidance_ex_5(shown + 0.01).correct
+    assert "too low" in E.check_guidance_ex_5(0.5).message
+
+
+def test_ex2_and_ex6_directions():
+    assert E.check_guidance_ex_2(1.4).correct
+    assert "too high" in E.check_guidance_ex_2(1.5).message
+    assert "too high" in E.check_guidance_ex_6(0.07).message

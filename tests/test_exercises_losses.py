@@ -43,7 +43,7 @@ def test_ex1_wrong_letters(letter, phrase):
     (-math.log(8) / 3, "minus sign"),
     (math.log10(8) / 3, "base 10"),
     (1.0, "base 2"),
-    (0.5, "Compute -ln 0.5"),
+    (0.5, "Your value is too low"),
 ])
 def test_ex2_mistakes(answer, phrase):
     feedback = ex.check_losses_ex_2(answer)
@@ -98,8 +98,28 @@ def test_ex4_mistakes(function, phrase):
     (math.exp(-0.22), "SUM over the 10 tokens"),
     (10 ** -2.2, "base 10"),
     (2 ** -2.2, "base 2"),
-    (0.5, "Set every probability"),
+    (0.5, "Your value is too high"),
 ])
 def test_ex5_mistakes(answer, phrase):
     feedback = ex.check_losses_ex_5(answer)
     assert not feedback.correct and phrase in feedback.message
+
+
+# --- Issue 11, item 9: answers at the stated precision pass, wrong ones are told what is wrong ---
+
+@pytest.mark.parametrize("answer", [0.111, 0.1108, math.exp(-2.2)])
+def test_ex5_accepts_three_significant_figures(answer):
+    assert ex.check_losses_ex_5(answer).correct
+
+
+@pytest.mark.parametrize("answer, phrase", [(0.12, "too high"), (0.1, "too low"), (-0.111, "wrong sign"),
+                                            (1.11, "factor of 10^1")])
+def test_ex5_says_what_is_wrong(answer, phrase):
+    feedback = ex.check_losses_ex_5(answer)
+    assert not feedback.correct and phrase in feedback.message, feedback.message
+
+
+def test_ex2_precision():
+    assert ex.check_losses_ex_2(0.693).correct
+    assert not ex.check_losses_ex_2(0.69).correct
+    assert "too high" in ex.check_losses_ex_2(0.8).message

@@ -105,3 +105,20 @@ def test_ex6_index_mistakes():
     beta2 = 1e-4 + 2 * (0.02 - 1e-4) / 9
     assert "three factors" in E.check_schedules_ex_6(1 - (1 - 1e-4) * (1 - beta1) * (1 - beta2)).message
     assert "abar_1 itself" in E.check_schedules_ex_6((1 - 1e-4) * (1 - beta1)).message
+
+
+# --- Issue 11, item 9: answers at the stated precision pass, wrong ones are told what is wrong ---
+
+def test_rounded_answers_pass():
+    assert E.check_schedules_ex_2((1.6, 0.786)).correct
+    assert E.check_schedules_ex_5(0.962).correct
+    assert E.check_schedules_ex_6(0.002411).correct
+
+
+def test_wrong_answers_at_that_precision_fail_with_a_direction():
+    feedback = E.check_schedules_ex_2((1.6, 0.79))
+    assert not feedback.correct and "entry 2 is too high" in feedback.message
+    assert not E.check_schedules_ex_5(0.96).correct
+    assert "too low" in E.check_schedules_ex_5(0.9).message
+    assert not E.check_schedules_ex_6(0.00240).correct
+    assert "too high" in E.check_schedules_ex_6(0.0025).message

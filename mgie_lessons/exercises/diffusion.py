@@ -20,7 +20,12 @@ __all__ = [
     "SOLUTIONS",
     "EX2_ETA",
     "EX5_STEPS",
+    "SIG_FIGS",
 ]
+
+#: Exercises 3 and 5 accept the step sizes rounded to this many significant figures (or, for the
+#: widget reading of exercise 5, to three decimal places).
+SIG_FIGS = 3
 
 #: Exercise 2 reruns the seed with this step size.
 EX2_ETA = 0.2
@@ -94,8 +99,9 @@ def check_diffusion_ex_3(answer) -> Feedback:
         (seed.IMAGE_VALUE / total, "You divided the image value I by the sum; divide the noise eps = 0.1 that has to go."),
         (seed.ETA, "That is the seed's eta, which ends at 0.48, not 0.5."),
     ]
-    return check_number(answer, expected, mistakes=mistakes, what="eta",
-                        hint="Use Eq. 5.4: z_0 = z_T - eta * sum eps_hat_t, set z_0 = I and solve for eta.")
+    return check_number(answer, expected, mistakes=mistakes, what="eta", sig_figs=SIG_FIGS,
+                        hint=("With that eta, z_0 misses I: too high an eta removes more than the noise eps = 0.1, "
+                              "too low leaves some. Eq. 5.4 says the steps remove eta * (0.6 + 0.4 + 0.2) in total."))
 
 
 # --- Exercise 4: write the loop ---------------------------------------------
@@ -156,7 +162,9 @@ def check_diffusion_ex_5(answer) -> Feedback:
         (_eta_for_each_T(start, total), "Divide the noise eps = z_T - I = 0.1, not z_T itself."),
     ]
     return check_matrix(answer, expected, mistakes=mistakes, what="your list of five step sizes",
-                        hint="For each T, move eta until z_0 - I reads 0 in the widget (or set Eq. 5.5 to 0 and solve for eta).")
+                        sig_figs=SIG_FIGS, decimals=SIG_FIGS,
+                        hint=("For an entry that is too high, z_0 ends below I (the loop removes more than eps); "
+                              "too low, above it. The total removed for T steps is eta * 0.2 * (1 + ... + T)."))
 
 
 # --- Solutions (for the tests and the instructor's grading tool) ------------

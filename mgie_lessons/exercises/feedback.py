@@ -15,7 +15,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Feedback", "check_choice", "check_number", "check_matrix", "check_function"]
+__all__ = ["Feedback", "check_choice", "check_number", "check_matrix", "check_function", "precision_tolerance",
+           "describe_difference"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,73 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol))
 
 
+def precision_tolerance(expected, *, sig_figs: int | None = None, decimals: int | None = None) -> np.ndarray:
+    """Half a unit in the last digit an exercise asks for, entry by entry (0 where nothing is asked).
+
+    An answer rounded to ``sig_figs`` significant figures, or to ``decimals`` decimal places (as a
+    widget that prints ``:.3f`` shows it), lies within this distance of the exact value; when both
+    are given the looser one applies. A relative slack of 1e-9 absorbs the float error of the
+    rounding itself.
+    """
+    target = np.abs(np.asarray(expected, dtype=float))
+    tolerance = np.zeros_like(target)
+    if sig_figs is not None:
+        if int(sig_figs) != sig_figs or sig_figs < 1:
+            raise ValueError(f"sig_figs must be a whole number >= 1, got {sig_figs!r}")
+        with np.errstate(divide="ignore"):
+            exponent = np.where(target > 0, np.floor(np.log10(np.where(target > 0, target, 1.0))), 0.0)
+        tolerance = np.maximum(tolerance, 0.5 * 10.0 ** (exponent - sig_figs + 1))
+    if decimals is not None:
+        if int(decimals) != decimals or decimals < 0:
+            raise ValueError(f"decimals must be a whole number >= 0, got {decimals!r}")
+        tolerance = np.maximum(tolerance, 0.5 * 10.0 ** (-decimals))
+    return tolerance * (1 + 1e-9) + 1e-12
+
+
+def _accepts(value: np.ndarray, target: np.ndarray, rtol: float, atol: float, tolerance) -> bool:
+    if value.shape != target.shape:
+        return False
+    if tolerance is not None and bool(np.all(np.abs(value - target) <= tolerance)):
+        return True
+    return _close(value, target, rtol, atol)
+
+
+def _describe_entry(value: float, target: float) -> str:
+    if target != 0 and value != 0 and np.sign(value) != np.sign(target):
+        return "has the wrong sign"
+    if target != 0 and value != 0:
+        ratio = abs(value / target)
+        power = round(float(np.log10(ratio)))
+        if power != 0 and abs(ratio / 10.0 ** power - 1) < 0.02:
+            return f"is {'too large' if power > 0 else 'too small'} by a factor of 10^{abs(power)} (a slipped decimal point?)"
+    return "is too high" if value > target else "is too low"
+
+
+def describe_difference(value, expected, tolerance=None, *, rtol: float = 1e-3, atol: float = 1e-6,
+                        what: str = "your answer") -> str:
+    """Say WHAT is wrong with an answer of the right shape, without giving the expected value away.
+
+    For a number: too high, too low, wrong sign, or off by a power of ten. For an array: which
+    entries (counted from 1, in reading order) are off and in which direction.
+    """
+    value = np.asarray(value, dtype=float)
+    target = np.asarray(expected, dtype=float)
+    if tolerance is None:
+        tolerance = atol + rtol * np.abs(target)
+    tolerance = np.broadcast_to(np.asarray(tolerance, dtype=float), target.shape)
+    if target.ndim == 0:
+        return f"Your value {_describe_entry(float(value), float(target))}."
+    flat_value, flat_target, flat_tol = value.ravel(), target.ravel(), tolerance.ravel()
+    off = [i for i in range(flat_target.size) if abs(flat_value[i] - flat_target[i]) > flat_tol[i]]
+    if not off:
+        return f"{what} is close but not within the precision asked for."
+    parts = [f"entry {i + 1} {_describe_entry(float(flat_value[i]), float(flat_target[i]))}" for i in off[:4]]
+    more = f" and {len(off) - 4} more" if len(off) > 4 else ""
+    right = flat_target.size - len(off)
+    kept = f"; the other {right} match" if right else ""
+    return f"In {what}, " + ", ".join(parts) + more + kept + "."
+
+
 def check_choice(answer, correct: str, hints: dict[str, str]) -> Feedback:
     """A multiple-choice answer: one letter, compared case-insensitively, "(b)" accepted.
 
@@ -68,45 +136,70 @@ def check_choice(answer, correct: str, hints: dict[str, str]) -> Feedback:
 
 def check_number(answer, expected: float, *, mistakes: Sequence[tuple[float, str]] = (),
                  rtol: float = 1e-3, atol: float = 1e-6, what: str = "your answer",
-                 hint: str = "Recompute it step by step and compare each intermediate.") -> Feedback:
-    """Is ``answer`` close to ``expected``? If not, is it one of the typical ``mistakes``?"""
+                 hint: str = "Recompute it step by step and compare each intermediate.",
+                 sig_figs: int | None = None, decimals: int | None = None) -> Feedback:
+    """Is ``answer`` close to ``expected``? If not, is it one of the typical ``mistakes``?
+
+    ``sig_figs`` / ``decimals``: also accept the exact value rounded to that many significant
+    figures / decimal places (the precision the exercise states), see :func:`precision_tolerance`.
+    A wrong answer that matches no typical mistake gets :func:`describe_difference` (too high, too
+    low, wrong sign, a power of ten) before the ``hint``.
+    """
     value = _as_float_array(answer)
     if value is None or value.ndim != 0:
         return Feedback(False, f"{what} should be a single number, got {answer!r}.")
     if not np.isfinite(value):
         return Feedback(False, f"{what} is {float(value)}; a finite number is expected.")
-    if _close(value, np.asarray(expected, dtype=float), rtol, atol):
+    target = np.asarray(expected, dtype=float)
+    tolerance = None if sig_figs is None and decimals is None else precision_tolerance(
+        target, sig_figs=sig_figs, decimals=decimals)
+    if _accepts(value, target, rtol, atol, tolerance):
         return Feedback(True, f"{what} = {float(value):.6g} matches.")
     for wrong, mistake_hint in mistakes:
-        if _close(value, np.asarray(wrong, dtype=float), rtol, atol):
+        wrong = np.asarray(wrong, dtype=float)
+        wrong_tolerance = None if tolerance is None else precision_tolerance(wrong, sig_figs=sig_figs, decimals=decimals)
+        if _accepts(value, wrong, rtol, atol, wrong_tolerance):
             return Feedback(False, mistake_hint)
-    return Feedback(False, hint)
+    return Feedback(False, f"{describe_difference(value, target, tolerance, rtol=rtol, atol=atol, what=what)} {hint}")
 
 
 def check_matrix(answer, expected, *, mistakes: Sequence[tuple[object, str]] = (),
                  rtol: float = 1e-3, atol: float = 1e-6, what: str = "your matrix",
-                 hint: str = "Some entries differ; recompute one row by hand and compare.") -> Feedback:
-    """Is ``answer`` an array close to ``expected``? If not, which typical mistake does it match?"""
+                 hint: str = "Recompute the entries named above by hand and compare.",
+                 sig_figs: int | None = None, decimals: int | None = None) -> Feedback:
+    """Is ``answer`` an array close to ``expected``? If not, which typical mistake does it match?
+
+    ``sig_figs`` / ``decimals`` accept every entry rounded to that precision, as in
+    :func:`check_number`. A wrong answer of the right shape that matches no typical mistake is
+    told which entries are off and in which direction (:func:`describe_difference`).
+    """
     value = _as_float_array(answer)
     target = np.asarray(expected, dtype=float)
+    tolerance = None if sig_figs is None and decimals is None else precision_tolerance(
+        target, sig_figs=sig_figs, decimals=decimals)
+
+    def matches(array, reference):
+        reference = np.asarray(reference, dtype=float)
+        ref_tolerance = None if tolerance is None else precision_tolerance(reference, sig_figs=sig_figs, decimals=decimals)
+        return _accepts(array, reference, rtol, atol, ref_tolerance)
+
     if value is None:
         return Feedback(False, f"{what} should be an array of numbers.")
     if value.shape != target.shape:
-        if value.shape == target.T.shape and _close(value, target.T, rtol, atol):
+        if value.shape == target.T.shape and matches(value, target.T):
             return Feedback(False, f"{what} is the transpose of the expected matrix: check which index runs over rows.")
         for wrong, mistake_hint in mistakes:
-            wrong = np.asarray(wrong, dtype=float)
-            if _close(value, wrong, rtol, atol):
+            if matches(value, wrong):
                 return Feedback(False, mistake_hint)
         return Feedback(False, f"{what} has shape {value.shape}; the expected shape is {target.shape}.")
     if not np.all(np.isfinite(value)):
         return Feedback(False, f"{what} contains NaN or infinite entries.")
-    if _close(value, target, rtol, atol):
+    if matches(value, target):
         return Feedback(True, f"{what} matches every entry.")
     for wrong, mistake_hint in mistakes:
-        if _close(value, np.asarray(wrong, dtype=float), rtol, atol):
+        if matches(value, wrong):
             return Feedback(False, mistake_hint)
-    return Feedback(False, hint)
+    return Feedback(False, f"{describe_difference(value, target, tolerance, rtol=rtol, atol=atol, what=what)} {hint}")
 
 
 def check_function(student_function: Callable, reference_function: Callable,

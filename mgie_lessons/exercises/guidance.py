@@ -23,7 +23,11 @@ __all__ = [
     "EX2_PREDICTIONS",
     "EX4_IMAGE_SIZE",
     "outside_change",
+    "EX5_DECIMALS",
 ]
+
+#: Exercise 5 is read off the panel, which prints the change with this many decimals.
+EX5_DECIMALS = 3
 
 #: Exercise 2's three predictions at one latent entry: eps(z,0,0), eps(z,V,0), eps(z,V,U).
 EX2_PREDICTIONS = (0.2, 0.5, 0.6)
@@ -68,8 +72,9 @@ def check_guidance_ex_2(answer) -> Feedback:
         (s_v * (ev - e0) + s_x * (evu - ev), "You left out the starting point eps(z, 0, 0) = 0.2."),
         (e0 + (ev - e0) + (evu - ev), "That is the formula with both scales 1 (it returns eps(z, V, U)); use 1.5 and 7.5."),
     ]
-    return check_number(answer, _ex2_expected(), mistakes=mistakes, what="eps~",
-                        hint="Compute the two directions first: 0.5 - 0.2 and 0.6 - 0.5, then scale and add to 0.2.")
+    return check_number(answer, _ex2_expected(), mistakes=mistakes, what="eps~", sig_figs=3,
+                        hint=("Check the two directions (each measured from the prediction before it), which scale "
+                              "goes with which, and that the result starts from eps(z, 0, 0)."))
 
 
 # --- Exercise 3: write the guidance ----------------------------------------------------
@@ -147,8 +152,9 @@ def check_guidance_ex_5(answer) -> Feedback:
         (outside_change(0.0), ("That is the value at s_V = 0 (the image ignored), which s_V = 3 also gives (it "
                                "overshoots by as much); set the image scale to 1.")),
     ]
-    return check_number(answer, expected, mistakes=mistakes, rtol=5e-3, what="the mean change",
-                        hint="Set image s_V = 1, instruction s_X = 7.5, instruction 'add a blue hat' and read the last line.")
+    return check_number(answer, expected, mistakes=mistakes, rtol=5e-3, what="the mean change", decimals=EX5_DECIMALS,
+                        hint=("Check the panel's settings: image scale s_V = 1, instruction scale s_X = 7.5, instruction "
+                              "'add a blue hat'; the value is the last line under the figure."))
 
 
 # --- Exercise 6: what the dropout teaches -------------------------------------------------
@@ -164,7 +170,7 @@ def check_guidance_ex_6(answer) -> Feedback:
          "That is the share with any condition dropped; only one of the three cases keeps the image and drops the text."),
         (fractions["both kept"], "That is the share that keeps both conditions and trains eps(z, V, U)."),
     ]
-    return check_number(answer, expected, mistakes=mistakes, what="the share",
+    return check_number(answer, expected, mistakes=mistakes, what="the share", sig_figs=3,
                         hint="Read the two masks in mgie_llava.py: the instruction goes when prob < 2p, the image when p <= prob < 3p.")
 
 

@@ -22,7 +22,11 @@ __all__ = [
     "SOLUTIONS",
     "EX2_PROBABILITIES",
     "EX3_GENERATED",
+    "SIG_FIGS",
 ]
+
+#: Exercises 2 and 5 accept answers rounded to this many significant figures.
+SIG_FIGS = 3
 
 #: Exercise 2: the probabilities a model gives the three correct tokens.
 EX2_PROBABILITIES = (0.5, 0.25, 1.0)
@@ -72,8 +76,9 @@ def check_losses_ex_2(answer) -> Feedback:
         (expected / math.log(2), "You used log base 2 (bits); the book uses the natural logarithm."),
         (float(np.mean(1 - p)), "1 - p is not the loss; the loss of a token is -log p."),
     ]
-    return check_number(answer, expected, mistakes=mistakes, what="L_ins",
-                        hint="Compute -ln 0.5, -ln 0.25 and -ln 1, then take their mean.")
+    return check_number(answer, expected, mistakes=mistakes, what="L_ins", sig_figs=SIG_FIGS,
+                        hint=("Check each term: -ln 0.5 and -ln 0.25 are positive (0.25 = 0.5^2, so its term is twice "
+                              "the first), -ln 1 = 0, and all three count in the mean."))
 
 
 # --- Exercise 3: one inserted word, counted position by position ---------------
@@ -162,8 +167,9 @@ def check_losses_ex_5(answer) -> Feedback:
         (2 ** (-target), "You used log base 2; the loss uses the natural logarithm, so p = e^(-2.2)."),
         (math.exp(-target / len(seed.GENERATED_TOKENS)), "Sum over the 12 tokens of yhat? The loss runs over y (10 tokens), and it is a mean."),
     ]
-    return check_number(answer, expected, mistakes=mistakes, what="p",
-                        hint="Set every probability equal to p; the mean of ten equal terms -log p is -log p.")
+    return check_number(answer, expected, mistakes=mistakes, what="p", sig_figs=SIG_FIGS,
+                        hint=("A higher p gives a lower loss: if your p is too high, the panel's L_ins is below 2.2; "
+                              "too low, above. With all ten p equal, the mean is just -ln p."))
 
 
 # --- Solutions (for the tests and the instructor's grading tool) ------------

@@ -27,7 +27,13 @@ __all__ = [
     "EX4_TOLERANCE",
     "ex4_smallest_steps",
     "EX6_T",
+    "SIG_FIGS",
+    "EX6_SIG_FIGS",
 ]
+
+#: Exercises 2 and 5 accept answers rounded to this many significant figures; exercise 6 to four.
+SIG_FIGS = 3
+EX6_SIG_FIGS = 4
 
 #: Exercise 2's schedule values: abar_0 = 0.64 (the step's t' = 0) and abar_1 = 0.25 (t = 1).
 EX2_ALPHAS_CUMPROD = (0.64, 0.25)
@@ -77,8 +83,9 @@ def check_schedules_ex_2(answer) -> Feedback:
         (np.array([c.a, c.a * math.sqrt(1 - c.alpha_bar_t) + math.sqrt(1 - c.alpha_bar_prev)]),
          "Sign: x_t' = sqrt(abar_t') x^_0 + sqrt(1 - abar_t') eps, so b = a sqrt(1 - abar_t) - sqrt(1 - abar_t')."),
     ]
-    return check_matrix(answer, expected, mistakes=mistakes, what="(a, b)",
-                        hint="Substitute Eq. 8.9 into Eq. 8.10 and collect the x_t and eps terms (Eq. 8.11).")
+    return check_matrix(answer, expected, mistakes=mistakes, what="(a, b)", sig_figs=SIG_FIGS,
+                        hint=("a needs only sqrt(0.64) = 0.8 and sqrt(0.25) = 0.5; b also needs sqrt(1 - 0.25) and "
+                              "sqrt(1 - 0.64) = 0.6."))
 
 
 # --- Exercise 3: write the DDIM step ---------------------------------------------
@@ -185,8 +192,9 @@ def check_schedules_ex_5(answer) -> Feedback:
         (noise ** 2 / (image ** 2 + noise ** 2), "That is 1 - abar at the peak (sin^2); abar is cos^2(theta)."),
         (image / math.sqrt(image ** 2 + noise ** 2), "That is sqrt(abar) = cos(theta); square it."),
     ]
-    return check_number(answer, expected, mistakes=mistakes, rtol=1e-3, what="abar at the peak",
-                        hint="Write sqrt(abar) = cos(theta), sqrt(1 - abar) = sin(theta) and maximise I cos + eps sin.")
+    return check_number(answer, expected, mistakes=mistakes, rtol=1e-3, what="abar at the peak", sig_figs=SIG_FIGS,
+                        hint=("At the peak the derivative of I cos(theta) + eps sin(theta) is 0, so tan(theta) = eps / I; "
+                              "the image is five times the noise, so the peak lies close to abar = 1."))
 
 
 # --- Exercise 6: the noise share after two steps of a short linear schedule ----------
@@ -210,9 +218,9 @@ def check_schedules_ex_6(answer) -> Feedback:
         (float(schedules.alphas_cumprod(betas)[1]), "That is abar_1 itself; the question asks for 1 - abar_1."),
         (betas[0], "That is 1 - abar_0 = beta_0; go one step further."),
     ]
-    return check_number(answer, expected, mistakes=mistakes, rtol=1e-3, what="1 - abar_1",
-                        hint=f"beta_0 = 1e-4, beta_1 = 1e-4 + (0.02 - 1e-4) / {EX6_T - 1}; "
-                             "abar_1 = (1 - beta_0)(1 - beta_1).")
+    return check_number(answer, expected, mistakes=mistakes, rtol=1e-3, what="1 - abar_1", sig_figs=EX6_SIG_FIGS,
+                        hint=f"Check beta_1 = 1e-4 + (0.02 - 1e-4) / {EX6_T - 1} and that abar_1 = (1 - beta_0)(1 - beta_1) "
+                             "has exactly these two factors.")
 
 
 def _solution_ddim_step(x_t, t, t_prev, eps, alphas_cumprod):
