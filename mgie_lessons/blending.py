@@ -39,6 +39,15 @@ the T steps (PFB-Diff blends while the timestep t > t_combine). How much the ima
 
     Delta_in  = mean over pixels with m = 1 of mean_c |x_0 - x_ref|
     Delta_out = mean over pixels with m = 0 of mean_c |x_0 - x_ref|     (Eq. 11.10)
+
+Which way an outside pixel moved: its change projected on the direction from its original
+colour to the hat colour c,
+
+    a_p = (x_0 - x_ref)_p . (c - x_ref,p) / |c - x_ref,p|               (Eq. 11.11)
+
+a_p > 0 is edit leaking out (the pixel turned toward the hat colour), a_p < 0 is a pull-back
+(the pixel was pushed away from it). :func:`compare_techniques` runs the four cases (none,
+blending, masking, both) and :func:`outside_change_split` splits Delta_out by that sign.
 """
 
 from __future__ import annotations
@@ -76,6 +85,12 @@ __all__ = [
     "region_change",
     "ToyEditResult",
     "toy_edit",
+    "TECHNIQUES",
+    "compare_techniques",
+    "OutsideChangeSplit",
+    "outside_change_split",
+    "TechniqueRow",
+    "technique_table",
 ]
 
 # ---------------------------------------------------------------------------
@@ -527,3 +542,108 @@ def toy_edit(*, T: int = 8, eta: float = 0.25, n_levels: int = 4, blend_levels=(
         gates = tuple(gates)
     change = region_change(x, x_ref, m)
     return ToyEditResult(x_ref, x, m, change, gates, levels, schedule, bool(masking))
+
+
+# ---------------------------------------------------------------------------
+# The four cases side by side, and which way the outside pixels moved (Eq. 11.11)
+# ---------------------------------------------------------------------------
+
+#: The four cases chapter 11 compares: (label, blend_levels, masking). Blending uses all four
+#: levels of the default pyramid during every step.
+TECHNIQUES = (
+    ("none", (), False),
+    ("blending", (0, 1, 2, 3), False),
+    ("masking", (), True),
+    ("both", (0, 1, 2, 3), True),
+)
+
+
+def compare_techniques(**kwargs) -> dict:
+    """The toy edit under each of :data:`TECHNIQUES` (label -> :class:`ToyEditResult`).
+
+    ``kwargs`` go to :func:`toy_edit` (e.g. ``T``, ``eta``, ``blend_steps``); they must not set
+    ``blend_levels`` or ``masking``, which the four cases fix.
+    """
+    for name in ("blend_levels", "masking"):
+        if name in kwargs:
+            raise ValueError(f"{name} is fixed by each of the four cases; do not pass it")
+    return {label: toy_edit(blend_levels=levels, masking=masking, **kwargs)
+            for label, levels, masking in TECHNIQUES}
+
+
+@dataclass(frozen=True)
+class OutsideChangeSplit:
+    """Eq. 11.11 over the pixels outside the region.
+
+    ``toward``, ``away``: mean over outside pixels of max(a_p, 0) and max(-a_p, 0), in colour
+    units; ``changed``: outside pixels whose change exceeds ``tol``; ``ring``: outside pixels
+    that share a cell of a blended level with the region (soft mask above 0 there);
+    ``changed_in_ring``: changed pixels that lie in that ring.
+    """
+
+    toward: float
+    away: float
+    changed: int
+    ring: int
+    changed_in_ring: int
+
+
+def _ring(mask: np.ndarray, levels) -> np.ndarray:
+    ring = np.zeros(mask.shape, dtype=bool)
+    for level in levels:
+        f = 2 ** level
+        touched = resize_mask(mask, mask.shape[0] // f) > 0
+        ring |= _upsample(touched, f).astype(bool)
+    return ring & (mask == 0)
+
+
+def outside_change_split(result: ToyEditResult, tol: float = 1e-9) -> OutsideChangeSplit:
+    """Split the change outside the region into edit leaking out and pull-back (Eq. 11.11).
+
+    a_p = (x_0 - x_ref)_p . (c - x_ref,p) / |c - x_ref,p| with c = :data:`HAT_COLOUR`; pixels
+    already of the hat colour (|c - x_ref,p| = 0) count as neither.
+    """
+    if not isinstance(result, ToyEditResult):
+        raise ValueError(f"result must be a ToyEditResult, got {type(result).__name__}")
+    tol = check_probability(tol, "tol")
+    toward_c = np.asarray(HAT_COLOUR) - result.original
+    length = np.linalg.norm(toward_c, axis=2)
+    safe = np.where(length > 0, length, 1.0)
+    a = np.where(length > 0, np.einsum("ijk,ijk->ij", result.edited - result.original, toward_c) / safe, 0.0)
+    outside = result.mask == 0
+    changed = outside & (result.change.per_pixel > tol)
+    ring = _ring(result.mask, result.blend_levels)
+    return OutsideChangeSplit(float(np.maximum(a[outside], 0).mean()), float(np.maximum(-a[outside], 0).mean()),
+                              int(changed.sum()), int(ring.sum()), int((changed & ring).sum()))
+
+
+@dataclass(frozen=True)
+class TechniqueRow:
+    """One case of the comparison: Delta_out and Delta_in (Eq. 11.10), how many times smaller
+    Delta_out is than with no technique (``outside_reduction``, inf when Delta_out = 0), the
+    fraction of the no-technique Delta_in that remains (``inside_kept``), and the Eq. 11.11 split
+    of the outside change."""
+
+    label: str
+    change_outside: float
+    change_inside: float
+    outside_reduction: float
+    inside_kept: float
+    split: OutsideChangeSplit
+
+
+def technique_table(results: dict | None = None) -> tuple:
+    """One :class:`TechniqueRow` per case of :func:`compare_techniques` (default: its defaults),
+    relative to the case ``"none"``."""
+    results = compare_techniques() if results is None else results
+    if not isinstance(results, dict) or "none" not in results:
+        raise ValueError("results must be a dict of ToyEditResult with a 'none' entry (see compare_techniques)")
+    base = results["none"]
+    rows = []
+    for label, r in results.items():
+        if not isinstance(r, ToyEditResult):
+            raise ValueError(f"results[{label!r}] must be a ToyEditResult, got {type(r).__name__}")
+        reduction = base.change_outside / r.change_outside if r.change_outside > 0 else float("inf")
+        rows.append(TechniqueRow(label, r.change_outside, r.change_inside, reduction,
+                                 r.change_inside / base.change_inside, outside_change_split(r)))
+    return tuple(rows)

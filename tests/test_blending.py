@@ -438,3 +438,96 @@ def test_blend_steps_default_and_schedule_recorded():
 def test_toy_edit_validation(kwargs, name):
     with pytest.raises(ValueError, match=name):
         blending.toy_edit(**kwargs)
+
+
+# ---------------------------------------------------------------------------
+# The four cases (none, blending, masking, both) and Eq. 11.11
+# ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def four():
+    return blending.compare_techniques()
+
+
+def test_compare_techniques_runs_the_four_cases(four):
+    assert list(four) == ["none", "blending", "masking", "both"]
+    assert four["none"].blend_levels == () and not four["none"].masking
+    assert four["blending"].blend_levels == (0, 1, 2, 3) and not four["blending"].masking
+    assert four["masking"].blend_levels == () and four["masking"].masking
+    assert four["both"].blend_levels == (0, 1, 2, 3) and four["both"].masking
+
+
+def test_masking_alone_leaves_the_outside_unchanged(four):
+    assert four["masking"].change_outside == 0.0
+    assert blending.outside_change_split(four["masking"]).changed == 0
+
+
+def test_without_technique_the_outside_turns_toward_the_hat_colour(four):
+    split = blending.outside_change_split(four["none"])
+    assert four["none"].change_outside > 0.1
+    assert split.away == 0.0 and split.toward > 0.1
+
+
+def test_blending_outside_change_is_a_pull_back_in_the_ring(four):
+    """What blending leaves outside is not edit leaking out: every changed outside pixel moved
+    away from the hat colour, and every one shares a coarse cell with the hat."""
+    r = four["blending"]
+    split = blending.outside_change_split(r)
+    assert r.change_outside < four["none"].change_outside / 100
+    assert split.toward == 0.0 and split.away > 0
+    assert split.changed == split.changed_in_ring == split.ring > 0
+
+
+def test_both_change_the_outside_more_than_either_alone_and_the_inside_less(four):
+    """The chapter's statement: combining the techniques pulls partly-inside coarse cells back
+    (masking zeroes their gate, blending restores their reference share) and spreads that
+    correction over their outside pixels."""
+    both, blend, mask = four["both"], four["blending"], four["masking"]
+    assert both.change_outside > blend.change_outside > mask.change_outside == 0.0
+    assert both.change_inside < min(blend.change_inside, mask.change_inside)
+    split_both, split_blend = (blending.outside_change_split(r) for r in (both, blend))
+    assert split_both.toward == 0.0
+    assert split_both.away > split_blend.away
+    assert split_both.changed == split_both.changed_in_ring
+
+
+def test_masking_closes_every_partly_inside_cell_of_the_coarsest_level():
+    """At 4 x 4 no cell is more than half inside the hat, so masking zeroes the gate of every
+    cell there, while blending still gives those cells a soft mask above 0."""
+    hat = region_mask("hat")
+    soft = blending.resize_mask(hat, 4)
+    hard = blending.resize_mask(hat, 4, threshold=0.5)
+    assert (soft > 0).sum() == 4 and hard.sum() == 0
+    gate = blending.toy_edit_gate(blending.feature_pyramid(toy_image(32), 4)[3], hard, masking=True)
+    assert np.all(gate == 0.0)
+
+
+def test_technique_table_relations(four):
+    rows = {row.label: row for row in blending.technique_table(four)}
+    assert rows["none"].outside_reduction == 1.0 and rows["none"].inside_kept == 1.0
+    assert rows["masking"].outside_reduction == math.inf
+    assert rows["blending"].outside_reduction > rows["both"].outside_reduction > 100
+    assert rows["both"].inside_kept < rows["blending"].inside_kept < 1
+    assert rows["both"].outside_reduction == pytest.approx(
+        four["none"].change_outside / four["both"].change_outside)
+
+
+def test_technique_comparison_matches_the_chapter_figures(four):
+    from mgie_lessons.plots.blending import run_variants
+    figures = run_variants()
+    for label, figure_label in (("none", "neither"), ("blending", "blending"), ("masking", "masking"), ("both", "both")):
+        assert figures[figure_label].change_outside == four[label].change_outside
+        assert figures[figure_label].change_inside == four[label].change_inside
+
+
+def test_comparison_errors(four):
+    with pytest.raises(ValueError, match="masking"):
+        blending.compare_techniques(masking=True)
+    with pytest.raises(ValueError, match="blend_levels"):
+        blending.compare_techniques(blend_levels=(0,))
+    with pytest.raises(ValueError, match="result"):
+        blending.outside_change_split("none")
+    with pytest.raises(ValueError, match="results"):
+        blending.technique_table({"both": four["both"]})
+    with pytest.raises(ValueError, match="results"):
+        blending.technique_table({"none": four["none"], "x": 1})
