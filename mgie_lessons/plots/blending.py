@@ -62,17 +62,18 @@ def _image_axes(ax, image, title: str, *, cmap=None, vmin=None, vmax=None):
 
 
 def idea_figure(dpi: int = 80):
-    """The toy image, the hat mask, and the toy edit without and with both techniques."""
+    """The toy image, the hat mask, and the toy edit in the four cases (none, blending, masking, both)."""
     results = run_variants()
-    figure, axes = new_figure(width=10.0, height=3.0, dpi=dpi, ncols=4)
+    figure, axes = new_figure(width=14.0, height=3.0, dpi=dpi, ncols=6)
     _image_axes(axes[0], toy_image(32), "input image")
     _image_axes(axes[1], region_mask("hat"), "mask m (hat)", cmap="gray", vmin=0, vmax=1)
-    for ax, label in zip(axes[2:], ("neither", "both")):
+    names = {"neither": "plain toy edit", "blending": "blending", "masking": "masking",
+             "both": "blending + masking"}
+    for ax, (label, name) in zip(axes[2:], names.items()):
         r = results[label]
-        name = "plain toy edit" if label == "neither" else "blending + masking"
-        _image_axes(ax, r.edited, f"{name}\nchange outside {r.change_outside:.3f}")
+        _image_axes(ax, r.edited, f"{name}\nchange outside {r.change_outside:.4f}")
         _hat_box(ax)
-    figure.suptitle('The toy edit "add a blue hat": without and with the two techniques')
+    figure.suptitle('The toy edit "add a blue hat": no technique, each alone, and both')
     return figure
 
 
