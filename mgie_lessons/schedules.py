@@ -19,6 +19,16 @@ t is the paper's t + 1 shifted down by one; the formulas are the same.
              b = sqrt(abar_{t'}) sqrt(1 - abar_t) / sqrt(abar_t) - sqrt(1 - abar_{t'})  (Eq. 8.11)
     z_{t-1} = z_t - eta eps^_t                       (Eq. 8.12, the seed's update, for comparison)
     x_final - x_0 = -delta sqrt((1 - abar_s) / abar_s)  (Eq. 8.13, DDIM with eps + delta, any steps)
+    y = x / sqrt(abar),  sigma_t = sqrt((1 - abar_t) / abar_t) = 1 / sqrt(SNR(t))     (Eq. 8.14)
+    y_{t'} = y_t + (sigma_{t'} - sigma_t) eps        (Eq. 8.15, Euler step of dy/dsigma = eps)
+    sigma_up = sqrt(sigma_{t'}^2 (sigma_t^2 - sigma_{t'}^2) / sigma_t^2),
+    sigma_down = sqrt(sigma_{t'}^2 - sigma_up^2),
+    y_{t'} = y_t + (sigma_down - sigma_t) eps + sigma_up z            (Eq. 8.16, Euler ancestral)
+    x_{t'} = sqrt(abar_{t'}) x^_0 + sqrt(1 - abar_{t'} - s^2) eps + s z,
+    s = eta sqrt((1 - abar_{t'}) / (1 - abar_t)) sqrt(1 - abar_t / abar_{t'})  (Eq. 8.17, DDIM with eta)
+
+Eq. 8.15 multiplied by sqrt(abar_{t'}) is exactly the DDIM step (Eq. 8.11), and Eq. 8.16 is
+exactly Eq. 8.17 with eta = 1 (Song et al. 2021, Eqs. 12 and 16; Karras et al. 2022, section 3).
 
 Here abar_{-1} = 1: the step "to t' < 0" is the last one and lands on the clean image. The
 cosine schedule is Nichol & Dhariwal's (2021) with s = 0.008, built the way diffusers'
@@ -79,6 +89,15 @@ __all__ = [
     "exact_ddpm_posterior_variance",
     "exact_ddim_coefficients",
     "exact_ddim_step",
+    "AncestralSigmas",
+    "noise_levels",
+    "euler_step",
+    "ancestral_sigmas",
+    "euler_ancestral_step",
+    "ddim_eta_step",
+    "exact_noise_level",
+    "exact_euler_step",
+    "exact_ancestral_sigmas",
     "exact_seed_update",
     "exact_forward_path_maximum",
     "exact_forward_path_peak_alpha_bar",
@@ -346,6 +365,115 @@ def ddim_step(x_t, t, t_prev, eps, alphas_cumprod) -> np.ndarray:
     eps = _check_same_shape(x_t, eps, "eps", "x_t")
     coefficients = ddim_coefficients(t, t_prev, alphas_cumprod)
     return coefficients.a * x_t - coefficients.b * eps
+
+
+# ---------------------------------------------------------------------------
+# Eqs. 8.14 - 8.17: the Euler and Euler-ancestral steps (diffusers' EulerAncestralDiscreteScheduler)
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AncestralSigmas:
+    """One Euler-ancestral step from noise level ``sigma_from`` to ``sigma_to`` (Eq. 8.16).
+
+    The deterministic part goes down to ``sigma_down`` and fresh noise of size ``sigma_up`` is
+    added back; ``sigma_down**2 + sigma_up**2 == sigma_to**2``.
+    """
+
+    sigma_from: float
+    sigma_to: float
+    sigma_up: float
+    sigma_down: float
+
+
+def _abar_at(abar: np.ndarray, t: int) -> float:
+    return 1.0 if t < 0 else float(abar[t])
+
+
+def _sigma(alpha_bar: float) -> float:
+    return math.sqrt((1.0 - alpha_bar) / alpha_bar)
+
+
+def noise_levels(alphas_cumprod) -> np.ndarray:
+    """sigma_t = sqrt((1 - abar_t) / abar_t) = 1 / sqrt(SNR(t)) for every t (Eq. 8.14, chapter 8).
+
+    This is the array diffusers' Euler schedulers build from ``alphas_cumprod``
+    (scheduling_euler_ancestral_discrete.py: ``((1 - self.alphas_cumprod) / self.alphas_cumprod) ** 0.5``).
+    """
+    abar = _check_alphas_cumprod(alphas_cumprod)
+    return np.sqrt((1.0 - abar) / abar)
+
+
+def euler_step(x_t, t, t_prev, eps, alphas_cumprod) -> np.ndarray:
+    """One Euler step in the variables y = x / sqrt(abar), sigma = 1/sqrt(SNR) (Eqs. 8.14-8.15).
+
+    In those variables the forward process is y_t = x_0 + sigma_t eps, so along a path with fixed
+    eps, dy/dsigma = eps: the Euler step is y_{t'} = y_t + (sigma_{t'} - sigma_t) eps_theta. The
+    result is returned in the book's x variables, x_{t'} = sqrt(abar_{t'}) y_{t'}; t_prev < 0 means
+    the final step (abar = 1, sigma = 0). It equals :func:`ddim_step` (chapter 8; Karras et al. 2022).
+    """
+    x_t = as_array(x_t, "x_t")
+    eps = _check_same_shape(x_t, eps, "eps", "x_t")
+    abar = _check_alphas_cumprod(alphas_cumprod)
+    t = _check_timestep(t, abar.size)
+    t_prev = check_int(t_prev, "t_prev", maximum=t - 1)
+    abar_t, abar_prev = _abar_at(abar, t), _abar_at(abar, t_prev)
+    y_t = x_t / math.sqrt(abar_t)
+    y_prev = y_t + (_sigma(abar_prev) - _sigma(abar_t)) * eps
+    return math.sqrt(abar_prev) * y_prev
+
+
+def ancestral_sigmas(sigma_from, sigma_to) -> AncestralSigmas:
+    """sigma_up and sigma_down of one Euler-ancestral step (Eq. 8.16, chapter 8).
+
+    As diffusers' EulerAncestralDiscreteScheduler.step computes them:
+    sigma_up = sqrt(sigma_to^2 (sigma_from^2 - sigma_to^2) / sigma_from^2),
+    sigma_down = sqrt(sigma_to^2 - sigma_up^2). Needs sigma_from > 0 and 0 <= sigma_to <= sigma_from.
+    """
+    sigma_from = check_finite_number(sigma_from, "sigma_from")
+    sigma_to = check_nonnegative(sigma_to, "sigma_to")
+    if not sigma_from > 0:
+        raise ValueError(f"sigma_from must be > 0, got {sigma_from}")
+    if sigma_to > sigma_from:
+        raise ValueError(f"sigma_to must not exceed sigma_from = {sigma_from}, got {sigma_to}")
+    up = math.sqrt(sigma_to ** 2 * (sigma_from ** 2 - sigma_to ** 2) / sigma_from ** 2)
+    down = math.sqrt(max(sigma_to ** 2 - up ** 2, 0.0))
+    return AncestralSigmas(sigma_from, sigma_to, up, down)
+
+
+def euler_ancestral_step(y_t, sigma_from, sigma_to, eps, noise) -> np.ndarray:
+    """One Euler-ancestral step in the y variables (Eq. 8.16, chapter 8).
+
+    y_{t'} = y_t + (sigma_down - sigma_from) eps + sigma_up z, with z = ``noise`` ~ N(0, I): an
+    Euler step down to sigma_down, then fresh noise that brings the noise level back up to
+    sigma_to. ``y_t`` is diffusers' sigma-scaled sample (x_t / sqrt(abar_t)).
+    """
+    y_t = as_array(y_t, "y_t")
+    eps = _check_same_shape(y_t, eps, "eps", "y_t")
+    noise = _check_same_shape(y_t, noise, "noise", "y_t")
+    sigmas = ancestral_sigmas(sigma_from, sigma_to)
+    return y_t + (sigmas.sigma_down - sigmas.sigma_from) * eps + sigmas.sigma_up * noise
+
+
+def ddim_eta_step(x_t, t, t_prev, eps, alphas_cumprod, eta, noise) -> np.ndarray:
+    """DDIM's general step with stochasticity eta (Eq. 8.17; Song et al. 2021, Eqs. 12 and 16).
+
+    x_{t'} = sqrt(abar_{t'}) x^_0 + sqrt(1 - abar_{t'} - s^2) eps + s z, with
+    s = eta sqrt((1 - abar_{t'}) / (1 - abar_t)) sqrt(1 - abar_t / abar_{t'}). eta = 0 is
+    :func:`ddim_step`; eta = 1 is the Euler-ancestral step in x variables (chapter 8).
+    """
+    x_t = as_array(x_t, "x_t")
+    eps = _check_same_shape(x_t, eps, "eps", "x_t")
+    noise = _check_same_shape(x_t, noise, "noise", "x_t")
+    eta = check_nonnegative(eta, "eta")
+    abar = _check_alphas_cumprod(alphas_cumprod)
+    t = _check_timestep(t, abar.size)
+    t_prev = check_int(t_prev, "t_prev", maximum=t - 1)
+    abar_t, abar_prev = _abar_at(abar, t), _abar_at(abar, t_prev)
+    s = eta * math.sqrt((1.0 - abar_prev) / (1.0 - abar_t)) * math.sqrt(1.0 - abar_t / abar_prev)
+    if s ** 2 > 1.0 - abar_prev + 1e-15:
+        raise ValueError(f"eta = {eta} is too large for this step: the noise term would exceed 1 - abar_t'")
+    x0_hat = (x_t - math.sqrt(1.0 - abar_t) * eps) / math.sqrt(abar_t)
+    return math.sqrt(abar_prev) * x0_hat + math.sqrt(max(1.0 - abar_prev - s ** 2, 0.0)) * eps + s * noise
 
 
 # ---------------------------------------------------------------------------
@@ -674,6 +802,31 @@ def exact_ddim_step(x_t, eps, alpha_bar_t, alpha_bar_prev):
     """Eq. 8.11 exactly for numbers: a x_t - b eps."""
     a, b = exact_ddim_coefficients(alpha_bar_t, alpha_bar_prev)
     return a * _rational(x_t, "x_t") - b * _rational(eps, "eps")
+
+
+def exact_noise_level(alpha_bar):
+    """Eq. 8.14 exactly: sigma = sqrt((1 - abar) / abar)."""
+    abar = _rational(alpha_bar, "alpha_bar")
+    return sympy.sqrt((1 - abar) / abar)
+
+
+def exact_euler_step(x_t, eps, alpha_bar_t, alpha_bar_prev):
+    """Eq. 8.15 exactly, returned in x variables: sqrt(abar') (x_t / sqrt(abar_t) + (sigma' - sigma) eps).
+
+    Works on sympy symbols too, so the identity with :func:`exact_ddim_step` can be checked symbolically.
+    """
+    abar_t = _rational(alpha_bar_t, "alpha_bar_t")
+    abar_prev = _rational(alpha_bar_prev, "alpha_bar_prev")
+    y_t = _rational(x_t, "x_t") / sympy.sqrt(abar_t)
+    y_prev = y_t + (exact_noise_level(abar_prev) - exact_noise_level(abar_t)) * _rational(eps, "eps")
+    return sympy.sqrt(abar_prev) * y_prev
+
+
+def exact_ancestral_sigmas(sigma_from, sigma_to) -> tuple:
+    """Eq. 8.16's (sigma_up, sigma_down) exactly."""
+    s_from, s_to = _rational(sigma_from, "sigma_from"), _rational(sigma_to, "sigma_to")
+    up = sympy.sqrt(s_to ** 2 * (s_from ** 2 - s_to ** 2) / s_from ** 2)
+    return up, sympy.sqrt(s_to ** 2 - up ** 2)
 
 
 def exact_seed_update(z, eps_hat, eta):

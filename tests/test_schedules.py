@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mgie_lessons import schedules as S
+from mgie_lessons import schedules
+import sympy as sp
 
 KINDS = ("linear", "scaled_linear", "cosine")
 
@@ -375,5 +377,103 @@ def test_spaced_timesteps_properties(T, n):
     (lambda: S.exact_beta_schedule("linear", 0), "T"),
 ])
 def test_validation_errors_name_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+# --- Issue 11, item 4: the Euler step is the DDIM step; Euler ancestral is DDIM with eta = 1 ---
+
+def _random_state(shape=(4, 3, 2), seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(shape), rng.standard_normal(shape), rng.standard_normal(shape)
+
+
+@pytest.mark.parametrize("kind", schedules.SCHEDULE_KINDS)
+@pytest.mark.parametrize("t, t_prev", [(999, 989), (999, 0), (500, 499), (10, -1), (1, 0)])
+def test_euler_step_equals_ddim_step_to_machine_precision(kind, t, t_prev):
+    abar = schedules.alphas_cumprod(schedules.beta_schedule(kind, 1000))
+    x, eps, _ = _random_state()
+    euler = schedules.euler_step(x, t, t_prev, eps, abar)
+    ddim = schedules.ddim_step(x, t, t_prev, eps, abar)
+    scale = max(1.0, float(np.abs(ddim).max()))
+    assert np.max(np.abs(euler - ddim)) <= 64 * np.finfo(float).eps * scale
+
+
+def test_euler_step_equals_ddim_step_symbolically():
+    abar_t, abar_prev = sp.symbols("abar_t abar_prev", positive=True)
+    x, eps = sp.symbols("x eps", real=True)
+    difference = schedules.exact_euler_step(x, eps, abar_t, abar_prev) - schedules.exact_ddim_step(x, eps, abar_t, abar_prev)
+    assert sp.simplify(difference) == 0
+
+
+def test_euler_step_is_a_different_step_from_the_seeds():
+    abar = schedules.alphas_cumprod(schedules.beta_schedule("scaled_linear", 1000))
+    x, eps, _ = _random_state()
+    assert not np.allclose(schedules.euler_step(x, 999, 666, eps, abar), x - 0.1 * eps)
+
+
+def test_noise_levels_are_one_over_root_snr():
+    abar = schedules.alphas_cumprod(schedules.beta_schedule("scaled_linear", 1000))
+    sigma = schedules.noise_levels(abar)
+    np.testing.assert_allclose(sigma, 1 / np.sqrt(schedules.signal_to_noise(abar)), rtol=1e-12)
+    assert float(schedules.exact_noise_level(sp.Rational(1, 5))) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("sigma_from, sigma_to", [(14.6, 10.0), (2.0, 1.0), (0.5, 0.0), (1.0, 1.0)])
+def test_ancestral_sigmas_split_the_target_noise_level(sigma_from, sigma_to):
+    sigmas = schedules.ancestral_sigmas(sigma_from, sigma_to)
+    assert sigmas.sigma_down ** 2 + sigmas.sigma_up ** 2 == pytest.approx(sigma_to ** 2)
+    assert 0 <= sigmas.sigma_down <= sigma_to
+    up, down = schedules.exact_ancestral_sigmas(sigma_from, sigma_to)
+    assert float(up) == pytest.approx(sigmas.sigma_up) and float(down) == pytest.approx(sigmas.sigma_down)
+
+
+def test_ancestral_sigmas_by_hand():
+    # sigma_from = 2, sigma_to = 1: sigma_up = sqrt(1 * 3 / 4), sigma_down = sqrt(1 - 3/4) = 1/2
+    sigmas = schedules.ancestral_sigmas(2.0, 1.0)
+    assert sigmas.sigma_up == pytest.approx(math.sqrt(0.75)) and sigmas.sigma_down == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("kind", schedules.SCHEDULE_KINDS)
+@pytest.mark.parametrize("t, t_prev", [(999, 989), (700, 300), (5, -1)])
+def test_euler_ancestral_is_ddim_with_eta_one(kind, t, t_prev):
+    abar = schedules.alphas_cumprod(schedules.beta_schedule(kind, 1000))
+    sigma = schedules.noise_levels(abar)
+    x, eps, z = _random_state(seed=3)
+    y_prev = schedules.euler_ancestral_step(x / np.sqrt(abar[t]), sigma[t], 0.0 if t_prev < 0 else sigma[t_prev], eps, z)
+    abar_prev = 1.0 if t_prev < 0 else abar[t_prev]
+    np.testing.assert_allclose(np.sqrt(abar_prev) * y_prev, schedules.ddim_eta_step(x, t, t_prev, eps, abar, 1.0, z),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_euler_ancestral_without_noise_stops_short_of_ddim():
+    abar = schedules.alphas_cumprod(schedules.beta_schedule("scaled_linear", 1000))
+    sigma = schedules.noise_levels(abar)
+    x, eps, z = _random_state(seed=4)
+    ancestral = np.sqrt(abar[500]) * schedules.euler_ancestral_step(x / np.sqrt(abar[999]), sigma[999], sigma[500],
+                                                                    eps, np.zeros_like(z))
+    assert not np.allclose(ancestral, schedules.ddim_step(x, 999, 500, eps, abar))
+
+
+def test_ddim_eta_zero_is_ddim_and_eta_one_on_one_step_is_ddpm():
+    betas = schedules.beta_schedule("scaled_linear", 1000)
+    abar = schedules.alphas_cumprod(betas)
+    x, eps, z = _random_state(seed=5)
+    np.testing.assert_allclose(schedules.ddim_eta_step(x, 800, 700, eps, abar, 0.0, z),
+                               schedules.ddim_step(x, 800, 700, eps, abar), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(schedules.ddim_eta_step(x, 500, 499, eps, abar, 1.0, z),
+                               schedules.ddpm_step(x, 500, eps, betas, z), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: schedules.ancestral_sigmas(0.0, 0.0), "sigma_from"),
+    (lambda: schedules.ancestral_sigmas(1.0, 2.0), "sigma_to"),
+    (lambda: schedules.ancestral_sigmas(float("nan"), 1.0), "sigma_from"),
+    (lambda: schedules.euler_step(np.zeros(2), 5, 6, np.zeros(2), np.linspace(0.9, 0.1, 10)), "t_prev"),
+    (lambda: schedules.euler_step(np.zeros(2), 5, 4, np.zeros(3), np.linspace(0.9, 0.1, 10)), "eps"),
+    (lambda: schedules.euler_ancestral_step(np.zeros(2), 2.0, 1.0, np.zeros(2), np.zeros(3)), "noise"),
+    (lambda: schedules.ddim_eta_step(np.zeros(2), 5, 4, np.zeros(2), np.linspace(0.9, 0.1, 10), -1, np.zeros(2)), "eta"),
+])
+def test_euler_functions_reject_bad_input(call, name):
     with pytest.raises(ValueError, match=name):
         call()
