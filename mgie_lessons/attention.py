@@ -26,6 +26,17 @@ Beside these, the chapter uses:
   Vaswani et al. divide by sqrt(d_k).
 * :func:`permutation_matrix` (Eq. 2.11): unmasked attention is
   permutation-equivariant.
+* Rotary position embedding (RoPE; Su et al., RoFormer; used by LLaMA, Touvron et al. 2023,
+  Sec. 2.2): query and key pairs of coordinates are turned by an angle proportional to the
+  position m,
+
+      R_m = diag of 2 x 2 rotations by m theta_i,  theta_i = base^(-2(i-1)/d),  i = 1..d/2   (Eq. 2.12)
+      q_m~ = R_m q_m,  k_n~ = R_n k_n,  q_m~ . k_n~ = q_m^T R_(n-m) k_n                        (Eq. 2.13)
+
+  so the score depends on the positions only through n - m. With d = 2 there is a single
+  frequency theta_1 = 1 radian per position. :func:`rotary_frequencies`,
+  :func:`apply_rotary`, :func:`exact_apply_rotary`, :func:`rotary_self_attention`,
+  :func:`rotary_score`.
 * :func:`compare_printed` and :func:`compare_printings`: a hand-printed
   matrix (ragged rows and all) set beside the computed one, or beside another
   printing of itself; used here and by the errata chapter (chapter 7).
@@ -67,6 +78,13 @@ __all__ = [
     "expected_score_variance",
     # symmetry
     "permutation_matrix",
+    # positions: rotary embedding (Eqs. 2.12-2.13)
+    "rotation_matrix",
+    "rotary_frequencies",
+    "apply_rotary",
+    "exact_apply_rotary",
+    "rotary_self_attention",
+    "rotary_score",
     # printed vs computed
     "EntryDifference",
     "PrintedComparison",
@@ -776,3 +794,112 @@ def compare_printings(first, second, *, tolerance: float = 0.0) -> tuple[Printin
             if a is None or b is None or abs(a - b) > tol + 1e-12:
                 differences.append(PrintingDifference(i, j, a, b))
     return tuple(differences)
+
+
+# ---------------------------------------------------------------------------
+# Positions: rotary position embedding (Eqs. 2.12-2.13)
+# ---------------------------------------------------------------------------
+
+
+def rotation_matrix(angle: float) -> np.ndarray:
+    """The 2 x 2 rotation [[cos a, -sin a], [sin a, cos a]] (Eq. 2.12, chapter 2)."""
+    angle = check_finite_number(angle, "angle")
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([[c, -s], [s, c]])
+
+
+def rotary_frequencies(d: int, base: float = 10000.0) -> np.ndarray:
+    """theta_i = base^(-2(i-1)/d) for i = 1..d/2 (Eq. 2.12; Su et al. Eq. 15, as in LLaMA).
+
+    ``d`` must be even. For d = 2 there is one frequency, theta_1 = 1 (whatever the base).
+    """
+    d = check_int(d, "d", minimum=2)
+    if d % 2:
+        raise ValueError(f"d must be even (coordinates are rotated in pairs), got {d}")
+    base = check_finite_number(base, "base")
+    if base <= 0:
+        raise ValueError(f"base must be > 0, got {base}")
+    return base ** (-np.arange(0, d, 2) / d)
+
+
+def _positions(positions, n: int) -> np.ndarray:
+    if positions is None:
+        return np.arange(n, dtype=float)
+    values = as_array(positions, "positions", ndim=1)
+    if values.size != n:
+        raise ValueError(f"positions must have one entry per row ({n}), got {values.size}")
+    return values
+
+
+def apply_rotary(X, positions=None, base: float = 10000.0) -> np.ndarray:
+    """Row m of X rotated by R_(p_m): pairs (x_1, x_2), (x_3, x_4), ... turned by p_m theta_i (Eq. 2.12).
+
+    ``positions`` p_m default to 0, 1, ..., n-1 (LLaMA counts from 0). Lengths are kept: a
+    rotation never changes |x|. (LLaMA's Hugging Face code pairs coordinate i with i + d/2
+    instead of 2i-1 with 2i; that is a fixed reordering of coordinates, the same for d = 2.)
+    """
+    X = as_matrix(X, "X")
+    theta = rotary_frequencies(X.shape[1], base)
+    angles = _positions(positions, X.shape[0])[:, None] * theta[None, :]
+    x1, x2 = X[:, 0::2], X[:, 1::2]
+    out = np.empty_like(X)
+    out[:, 0::2] = x1 * np.cos(angles) - x2 * np.sin(angles)
+    out[:, 1::2] = x1 * np.sin(angles) + x2 * np.cos(angles)
+    return out
+
+
+def exact_apply_rotary(X, positions=None, base=10000) -> sympy.Matrix:
+    """:func:`apply_rotary` exactly: entries like cos(3)/10 - sin(3)/5 stay symbolic (Eq. 2.12).
+
+    ``positions`` are whole numbers (default 0..n-1); theta_i = base^(-2(i-1)/d) is kept exact.
+    """
+    M = exact_matrix(X, "X")
+    n, d = M.shape
+    rotary_frequencies(d)  # validates d
+    if positions is None:
+        positions = list(range(n))
+    positions = [sympy.Integer(check_int(p, "positions")) for p in positions]
+    if len(positions) != n:
+        raise ValueError(f"positions must have one entry per row ({n}), got {len(positions)}")
+    base = sympy.nsimplify(base)
+    out = sympy.zeros(n, d)
+    for m in range(n):
+        for i in range(d // 2):
+            angle = positions[m] * base ** sympy.Rational(-2 * i, d)
+            c, s = sympy.cos(angle), sympy.sin(angle)
+            a, b = M[m, 2 * i], M[m, 2 * i + 1]
+            out[m, 2 * i] = a * c - b * s
+            out[m, 2 * i + 1] = a * s + b * c
+    return out
+
+
+def rotary_self_attention(X, W_q, W_k, W_v, causal: bool = True, *, positions=None,
+                          base: float = 10000.0) -> AttentionResult:
+    """Self-attention with rotated queries and keys (Eqs. 2.1-2.5 with 2.12), as in LLaMA.
+
+    Q = R(X W^Q), K = R(X W^K); the values are not rotated. The returned ``queries`` and
+    ``keys`` are the rotated ones, so ``scores`` holds q~_m . k~_n. Causal by default (a
+    decoder-only language model).
+    """
+    X = as_matrix(X, "X")
+    d_model = X.shape[1]
+    W_q = as_matrix(W_q, "W_q", rows=d_model)
+    W_k = as_matrix(W_k, "W_k", rows=d_model, cols=W_q.shape[1])
+    W_v = as_matrix(W_v, "W_v", rows=d_model)
+    Q = apply_rotary(X @ W_q, positions, base)
+    K = apply_rotary(X @ W_k, positions, base)
+    return scaled_dot_product_attention(Q, K, X @ W_v, causal=causal)
+
+
+def rotary_score(q, k, m: float, n: float, base: float = 10000.0) -> float:
+    """(R_m q) . (R_n k), the score of a query at position m with a key at position n (Eq. 2.13).
+
+    Equals q^T R_(n-m) k: shifting both positions by the same amount leaves it unchanged.
+    """
+    q = as_array(q, "q", ndim=1)
+    k = as_array(k, "k", ndim=1, shape=q.shape)
+    m = check_finite_number(m, "m")
+    n = check_finite_number(n, "n")
+    rq = apply_rotary(q[None, :], [m], base)[0]
+    rk = apply_rotary(k[None, :], [n], base)[0]
+    return float(rq @ rk)

@@ -16,8 +16,18 @@ stand-ins, each named as such:
 Step 4 is the book's toy coupling (kappa = 0 gives back the seed's eps_hat_t = 0.2 t); in MGIE
 the UNet reads U through cross-attention (chapter 10). Step 6 uses the transposed embedding
 table as the output layer ("weight tying"), so the next-token probabilities depend on the
-embeddings and on every weight before it; with the causal mask, position i sees only tokens
-1..i, which is teacher forcing.
+embeddings and on every weight before it.
+
+Two different things make that loss trainable in one pass. The causal mask (Eq. 2.6) is part of
+the model: position i can only read tokens 1..i, so its output is a fair prediction of token
+i+1. Teacher forcing is a way of training: the input at every position is the *true* previous
+token, not the one the model would have generated, so all n-1 predictions are computed at once
+from the target sentence. At inference there is no target: the model generates, appending its
+own choice and running again (:func:`greedy_generate`, the argmax at every step, Eq. 12.3).
+
+Scale of the losses (chapter 6; MGIE's mgie_llava.py L285-290 and L324-326): L_ins is a mean over
+target tokens and L_edit = ``mse_loss(..., reduction='mean')`` a mean over every latent entry
+(4 x 32 x 32 at 256 px). :func:`mgie_loss_normalisation` gives those counts.
 """
 
 from __future__ import annotations
@@ -26,13 +36,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import diffusion, losses, seed, tokens, visual_tokens
+from . import attention, diffusion, ffn, losses, seed, tokens, visual_tokens
 from .attention import AttentionResult
 from .ffn import FFNResult
 from .validation import as_matrix, as_vector, check_finite_number, check_int, check_nonnegative
 
 __all__ = ["PipelineResult", "tied_lm_logits", "next_token_targets", "conditioned_noise",
-           "edit_loss_minimising_coupling", "run_pipeline"]
+           "edit_loss_minimising_coupling", "run_pipeline",
+           "IMG_TOKENS", "GenerationResult", "greedy_generate", "seed_layer_next_token_scores",
+           "ngram_next_token_scores", "teacher_forced_predictions",
+           "LossNormalisation", "mgie_loss_normalisation"]
 
 
 @dataclass(frozen=True)
@@ -139,3 +152,182 @@ def run_pipeline(instruction: str = seed.INSTRUCTION, *, table=None,
     l_all = float(losses.total_loss(l_ins, l_edit, alpha))
     return PipelineResult(tuple(words), X, image_pass.attention, image_pass.ffn, image_pass.hidden_states,
                           head.output, predicted, true, trajectory, logits, l_ins, l_edit, l_all)
+
+
+# ---------------------------------------------------------------------------
+# Generation versus teacher forcing (Eq. 12.3)
+# ---------------------------------------------------------------------------
+
+#: MGIE's eight visual tokens, added to the vocabulary (mgie_train.py L790).
+IMG_TOKENS = tuple(f"[IMG{i}]" for i in range(8))
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """What :func:`greedy_generate` did: ``prompt`` and ``generated`` tokens, the ``scores``
+    row of every step (one entry per vocabulary word), and ``stopped`` ("[IMG0]" when the model
+    produced it, "max_new_tokens" when the budget ran out)."""
+
+    prompt: tuple
+    generated: tuple
+    scores: np.ndarray
+    stopped: str
+
+
+def _checked_words(words, name: str) -> list[str]:
+    if isinstance(words, str):
+        words = words.split()
+    words = list(words)
+    if not words or not all(isinstance(w, str) for w in words):
+        raise ValueError(f"{name} must be a non-empty list of words")
+    return words
+
+
+def greedy_generate(next_token_scores, prompt, vocabulary, *, max_new_tokens: int = 12,
+                    stop_token: str = IMG_TOKENS[0], append_after_stop=IMG_TOKENS[1:]) -> GenerationResult:
+    """Greedy decoding: w_{k+1} = argmax_v score(v | w_1..w_k), appended, repeated (Eq. 12.3).
+
+    ``next_token_scores(words)`` returns one score (a logit) per word of ``vocabulary`` for the
+    token after ``words``. Generation stops when ``stop_token`` ([IMG0]) is produced, and then
+    the tokens ``append_after_stop`` ([IMG1]..[IMG7]) are appended, because MGIE's targets always
+    end with all eight in order (mgie_train.py L531); or after ``max_new_tokens`` steps. Ties go
+    to the earlier word of ``vocabulary``. MGIE's demo generates this way: ``do_sample=False,
+    num_beams=1`` (demo.ipynb).
+    """
+    words = _checked_words(prompt, "prompt")
+    vocabulary = _checked_words(vocabulary, "vocabulary")
+    max_new_tokens = check_int(max_new_tokens, "max_new_tokens", minimum=1)
+    if stop_token is not None and stop_token not in vocabulary:
+        raise ValueError(f"stop_token {stop_token!r} is not in vocabulary (pass stop_token=None for none)")
+    generated, rows, stopped = [], [], "max_new_tokens"
+    for _ in range(max_new_tokens):
+        scores = as_vector(next_token_scores(words + generated), "next_token_scores(...)",
+                           length=len(vocabulary))
+        rows.append(scores)
+        choice = vocabulary[int(np.argmax(scores))]
+        generated.append(choice)
+        if stop_token is not None and choice == stop_token:
+            generated.extend(append_after_stop)
+            stopped = stop_token
+            break
+    return GenerationResult(tuple(words), tuple(generated), np.vstack(rows), stopped)
+
+
+def _vocabulary_and_table(table, n_img_tokens: int):
+    table = dict(seed.EMBEDDING_TABLE if table is None else table)
+    vocabulary, E = tokens.table_matrix(table)
+    n_img_tokens = check_int(n_img_tokens, "n_img_tokens", minimum=0, maximum=8)
+    if n_img_tokens:
+        vocabulary = vocabulary + list(IMG_TOKENS[:n_img_tokens])
+        E = np.vstack([E, visual_tokens.image_token_embeddings(n_img_tokens)])
+    return vocabulary, E
+
+
+def seed_layer_next_token_scores(table=None, *, n_img_tokens: int = 0, W_q=seed.W_Q, W_k=seed.W_K,
+                                 W_v=seed.W_V, W1=seed.W1, b1=seed.B1, W2=seed.W2, b2=seed.B2):
+    """(vocabulary, scores_fn) for the book's one-layer toy: causal attention, FFN, tied head (Eq. 12.2).
+
+    ``scores_fn(words)`` embeds the words (chapter 1), runs one causal attention layer and the
+    FFN (chapters 2-3) and returns the logits F_last E^T of the last position. With
+    ``n_img_tokens`` > 0 the toy [IMG] embeddings of chapter 4 join the vocabulary.
+    """
+    vocabulary, E = _vocabulary_and_table(table, n_img_tokens)
+    rows = {word: E[j] for j, word in enumerate(vocabulary)}
+
+    def scores(words):
+        words = _checked_words(words, "words")
+        unknown = [w for w in words if w not in rows]
+        if unknown:
+            raise ValueError(f"words {unknown} are not in the vocabulary")
+        X = np.vstack([rows[w] for w in words])
+        H = attention.self_attention(X, W_q, W_k, W_v, causal=True).output
+        F = ffn.feed_forward(H, W1, b1, W2, b2).output
+        return tied_lm_logits(F[-1:], E)[0]
+
+    return vocabulary, scores
+
+
+def ngram_next_token_scores(corpus, n: int = 3):
+    """(vocabulary, scores_fn) for a count model fitted to one sentence (chapter 12's generation toy).
+
+    ``scores_fn(words)`` returns, for every vocabulary word v, how often v followed the last
+    n-1 words of ``words`` in ``corpus``; when that context never occurred it backs off to the
+    last n-2 words, and so on. It is the simplest language model that has *learned* a sentence,
+    so greedy decoding from a prefix can reproduce it.
+    """
+    corpus = _checked_words(corpus, "corpus")
+    n = check_int(n, "n", minimum=2)
+    vocabulary = list(dict.fromkeys(corpus))
+    index = {w: j for j, w in enumerate(vocabulary)}
+
+    def scores(words):
+        words = _checked_words(words, "words")
+        for size in range(min(n - 1, len(words)), 0, -1):
+            context = words[-size:]
+            counts = np.zeros(len(vocabulary))
+            for start in range(len(corpus) - size):
+                if corpus[start:start + size] == context:
+                    counts[index[corpus[start + size]]] += 1
+            if counts.any():
+                return counts
+        return np.zeros(len(vocabulary))
+
+    return vocabulary, scores
+
+
+def teacher_forced_predictions(next_token_scores, sentence, vocabulary) -> tuple:
+    """The argmax prediction at every position when the input is the true sentence (teacher forcing).
+
+    Entry i is the model's choice for token i+2 given the *true* tokens 1..i+1 (chapter 12).
+    Compare with :func:`greedy_generate`, where the inputs are the model's own earlier choices.
+    """
+    sentence = _checked_words(sentence, "sentence")
+    vocabulary = _checked_words(vocabulary, "vocabulary")
+    if len(sentence) < 2:
+        raise ValueError("sentence must have at least two tokens")
+    out = []
+    for i in range(1, len(sentence)):
+        scores = as_vector(next_token_scores(sentence[:i]), "next_token_scores(...)", length=len(vocabulary))
+        out.append(vocabulary[int(np.argmax(scores))])
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# The scale of MGIE's losses (chapters 6 and 12)
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LossNormalisation:
+    """How MGIE's two losses are normalised (mgie_llava.py L285-290, L324-326).
+
+    ``latent_shape`` (channels, side, side) of the VAE latent; ``latent_entries`` their number,
+    the divisor of ``mse_loss(..., reduction='mean')`` per image; ``alpha`` the weight of L_edit;
+    ``alpha_per_summed_entry`` = alpha / latent_entries, the weight the same loss would need if
+    L_edit were a sum over the latent's entries instead of a mean.
+    """
+
+    image_side: int
+    latent_shape: tuple
+    latent_entries: int
+    alpha: float
+    alpha_per_summed_entry: float
+
+
+def mgie_loss_normalisation(image_side: int = 256, latent_channels: int = 4, vae_factor: int = 8,
+                            alpha: float = seed.ALPHA) -> LossNormalisation:
+    """The latent MGIE's L_edit averages over: (4, side/8, side/8); 4 x 32 x 32 = 4096 at 256 px.
+
+    MGIE trains on 256 x 256 images (mgie_train.py L540); Stable Diffusion's VAE has 4 latent
+    channels and shrinks each side 8-fold (Rombach et al. 2022). Since the mean is the sum
+    divided by the number of entries, alpha * mean = (alpha / entries) * sum.
+    """
+    image_side = check_int(image_side, "image_side", minimum=1)
+    latent_channels = check_int(latent_channels, "latent_channels", minimum=1)
+    vae_factor = check_int(vae_factor, "vae_factor", minimum=1)
+    if image_side % vae_factor:
+        raise ValueError(f"vae_factor must divide image_side: {image_side} / {vae_factor} is not whole")
+    alpha = check_nonnegative(alpha, "alpha")
+    side = image_side // vae_factor
+    entries = latent_channels * side * side
+    return LossNormalisation(image_side, (latent_channels, side, side), entries, alpha, alpha / entries)

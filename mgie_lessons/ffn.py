@@ -23,7 +23,16 @@ al. 2023, Section 2.2), with no biases:
 
     SiLU(x) = x * sigmoid(x),  FFN_SwiGLU(H) = (SiLU(H W_gate) * (H W_up)) W_down   (Eq. 3.8)
 
-where * is the entry-by-entry product. In code the fields are named in words: ``pre_activation``
+where * is the entry-by-entry product.
+
+A LLaMA layer wraps attention and the FFN in residual connections, each branch reading an
+RMS-normalised copy of its input ("pre-norm"; Touvron et al. 2023, Sec. 2.2; RMSNorm from Zhang &
+Sennrich 2019, Eq. 4):
+
+    RMSNorm(x) = g * x / sqrt(mean_j x_j^2 + eps)                                  (Eq. 3.9)
+    Y' = X + Attn(RMSNorm(X)),   Y = Y' + FFN(RMSNorm(Y'))                          (Eq. 3.10)
+
+(:func:`rms_norm`, :func:`exact_rms_norm`, :func:`pre_norm_layer`). In code the fields are named in words: ``pre_activation``
 (P), ``hidden`` (Z), ``output`` (F). The ``exact_*`` functions redo the same arithmetic with
 sympy rationals, so a hand computation can be checked digit for digit.
 """
@@ -36,7 +45,7 @@ import numpy as np
 import sympy
 
 from . import attention, seed, tokens
-from .validation import as_array, as_matrix, as_vector
+from .validation import as_array, as_matrix, as_vector, check_nonnegative
 
 __all__ = [
     "FFNResult",
@@ -53,6 +62,10 @@ __all__ = [
     "exact_silu",
     "SwiGLUResult",
     "swiglu_feed_forward",
+    "rms_norm",
+    "exact_rms_norm",
+    "PreNormLayerResult",
+    "pre_norm_layer",
     "FFN_INPUT_SOURCES",
     "seed_ffn_input",
 ]
@@ -238,6 +251,81 @@ def swiglu_feed_forward(X, W_gate, W_up, W_down) -> SwiGLUResult:
     up = X @ W_up
     hidden = silu(gate) * up
     return SwiGLUResult(gate, up, hidden, hidden @ W_down)
+
+
+# ---------------------------------------------------------------------------
+# RMSNorm and the residual, pre-norm layer of LLaMA (Eqs. 3.9-3.10)
+# ---------------------------------------------------------------------------
+
+def rms_norm(X, gain=None, eps: float = 1e-6) -> np.ndarray:
+    """RMSNorm(x) = g * x / sqrt(mean_j x_j^2 + eps), row by row (Eq. 3.9, chapter 3).
+
+    Each row is divided by its root mean square, so (with g = 1 and eps = 0) every row ends with
+    mean square 1: only its direction survives. Unlike LayerNorm, nothing is subtracted.
+    ``gain`` g (length d, learned in LLaMA) defaults to ones; ``eps`` keeps a zero row finite.
+    """
+    X = as_matrix(X, "X")
+    g = np.ones(X.shape[1]) if gain is None else as_vector(gain, "gain", length=X.shape[1])
+    eps = check_nonnegative(eps, "eps")
+    ms = np.mean(X ** 2, axis=1, keepdims=True) + eps
+    if np.any(ms == 0):
+        raise ValueError("X has a zero row and eps = 0: its root mean square is 0; use eps > 0")
+    return g * X / np.sqrt(ms)
+
+
+def exact_rms_norm(X, gain=None, eps=0) -> sympy.Matrix:
+    """:func:`rms_norm` exactly, entries read as rationals: surds such as 2*sqrt(10)/5 stay exact (Eq. 3.9)."""
+    M = X if isinstance(X, sympy.MatrixBase) else to_rational_matrix(X, "X")
+    n, d = M.shape
+    g = [sympy.Integer(1)] * d if gain is None else list(to_rational_matrix([gain], "gain"))
+    if len(g) != d:
+        raise ValueError(f"gain must have length {d}, got {len(g)}")
+    eps = sympy.Rational(str(check_nonnegative(eps, "eps")))
+    out = sympy.zeros(n, d)
+    for i in range(n):
+        ms = sum(M[i, j] ** 2 for j in range(d)) / d + eps
+        if ms == 0:
+            raise ValueError("X has a zero row and eps = 0: its root mean square is 0; use eps > 0")
+        for j in range(d):
+            out[i, j] = sympy.radsimp(g[j] * M[i, j] / sympy.sqrt(ms))
+    return out
+
+
+@dataclass(frozen=True)
+class PreNormLayerResult:
+    """Every stage of Eq. 3.10, by name: ``attention_input`` RMSNorm(X), ``attention`` (the
+    chapter-2 result), ``after_attention`` Y' = X + Attn, ``ffn_input`` RMSNorm(Y'), ``ffn``
+    (the chapter-3 result) and ``output`` Y = Y' + FFN."""
+
+    attention_input: np.ndarray
+    attention: object
+    after_attention: np.ndarray
+    ffn_input: np.ndarray
+    ffn: FFNResult
+    output: np.ndarray
+
+
+def pre_norm_layer(X, W_q, W_k, W_v, W1, b1, W2, b2, *, causal: bool = True, residual: bool = True,
+                   normalise: bool = True, eps: float = 1e-6) -> PreNormLayerResult:
+    """One decoder layer as LLaMA arranges it: Y' = X + Attn(RMSNorm(X)), Y = Y' + FFN(RMSNorm(Y')) (Eq. 3.10).
+
+    Attention is chapter 2's (causal by default), the FFN chapter 3's (Eq. 3.1, ReLU; LLaMA's
+    is SwiGLU, Eq. 3.8). ``residual=False`` drops the two additions and ``normalise=False`` the
+    two RMSNorms, so both switched off give the seed's bare layer FFN(Attn(X)). W^V and W_2 must
+    map back to width d so that the additions are defined.
+    """
+    X = as_matrix(X, "X")
+    d = X.shape[1]
+    as_matrix(W_v, "W_v", rows=d, cols=d)
+    as_matrix(W2, "W2", cols=d)
+    norm = (lambda A: rms_norm(A, eps=eps)) if normalise else (lambda A: A)
+    attention_input = norm(X)
+    attn = attention.self_attention(attention_input, W_q, W_k, W_v, causal=causal)
+    after_attention = X + attn.output if residual else attn.output
+    ffn_input = norm(after_attention)
+    ffn_result = feed_forward(ffn_input, W1, b1, W2, b2)
+    output = after_attention + ffn_result.output if residual else ffn_result.output
+    return PreNormLayerResult(attention_input, attn, after_attention, ffn_input, ffn_result, output)
 
 
 # ---------------------------------------------------------------------------

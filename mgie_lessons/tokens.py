@@ -14,6 +14,17 @@ The same lookup, written as a matrix product with the one-hot matrix O
 The seed uses whitespace tokenization and a 2-d table (``seed.EMBEDDING_TABLE``)
 with 9 words; its instruction has 10 tokens because "the" occurs twice, and both
 occurrences read the same row of E.
+
+The image enters the same sequence as tokens too (LLaVA, Liu et al. 2023, Sec. 4.1, Eq. 1).
+CLIP ViT-L/14 cuts a 224 x 224 image into 14-pixel patches on a 16 x 16 grid, 256 patches, each
+a 1024-d feature Z_v (read at layer -2, the class token dropped); one linear layer maps them into
+the language model's token space:
+
+    H_v = Z_v W + 1 b,   Z_v: 256 x 1024,  W: 1024 x 4096,  H_v: 256 x 4096      (Eq. 1.3)
+
+(``mm_projector = nn.Linear(mm_hidden_size, hidden_size)`` in MGIE's mgie_llava.py, L44 and L77.)
+:func:`llava_image_token_shapes` gives these shapes and :func:`project_patch_features` computes
+Eq. 1.3 for any sizes.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ import numpy as np
 import sympy
 
 from . import seed
-from .validation import as_vector
+from .validation import as_matrix, as_vector, check_int
 
 __all__ = [
     "UNKNOWN_TOKEN",
@@ -39,6 +50,13 @@ __all__ = [
     "exact_table_matrix",
     "exact_embedding_matrix",
     "exact_one_hot_matrix",
+    "CLIP_IMAGE_SIDE",
+    "CLIP_PATCH_SIDE",
+    "CLIP_WIDTH",
+    "LLAVA_7B_WIDTH",
+    "ImageTokenShapes",
+    "llava_image_token_shapes",
+    "project_patch_features",
 ]
 
 #: The explicit row used for a word that is not in the table (``unknown="unk"``).
@@ -242,3 +260,69 @@ def exact_embedding_matrix(tokens, table=None, unknown: str = "error") -> sympy.
     """
     X = embedding_matrix(tokens, table, unknown=unknown)
     return sympy.Matrix([[_exact(v) for v in row] for row in X])
+
+
+# ---------------------------------------------------------------------------
+# How the image becomes tokens: LLaVA's projection (Eq. 1.3)
+# ---------------------------------------------------------------------------
+
+#: CLIP ViT-L/14 at 224 px (Radford et al. 2021; ``openai/clip-vit-large-patch14`` in MGIE's README, L62).
+CLIP_IMAGE_SIDE = 224
+#: ViT-L/**14**: square patches 14 pixels wide.
+CLIP_PATCH_SIDE = 14
+#: Width of ViT-L/14's hidden states (``torch.zeros(256, 1024)`` in mgie_llava.py, L134).
+CLIP_WIDTH = 1024
+#: Model dimension of LLaMA-7B / Vicuna-7B, LLaVA-7B's language model (Touvron et al. 2023, Table 2).
+LLAVA_7B_WIDTH = 4096
+
+
+@dataclass(frozen=True)
+class ImageTokenShapes:
+    """The shapes of Eq. 1.3, by name (chapter 1).
+
+    grid_side: patches per side (image_side / patch_side); n_patches: grid_side^2;
+    features: shape of Z_v (n_patches, clip_width); weight: shape of W (clip_width, llm_width);
+    projector_parameters: entries of W plus b; image_tokens: shape of H_v (n_patches, llm_width).
+    """
+
+    image_side: int
+    patch_side: int
+    grid_side: int
+    n_patches: int
+    features: tuple
+    weight: tuple
+    projector_parameters: int
+    image_tokens: tuple
+
+
+def llava_image_token_shapes(image_side: int = CLIP_IMAGE_SIDE, patch_side: int = CLIP_PATCH_SIDE,
+                             clip_width: int = CLIP_WIDTH, llm_width: int = LLAVA_7B_WIDTH) -> ImageTokenShapes:
+    """Shapes of LLaVA's image tokens, H_v = Z_v W + 1 b (Eq. 1.3, chapter 1).
+
+    The image is cut into (image_side / patch_side)^2 square patches (``num_patches =
+    (image_size // patch_size) ** 2`` in mgie_llava.py, L70); ``patch_side`` must divide
+    ``image_side``. Defaults: CLIP ViT-L/14 at 224 px into LLaVA-7B, 256 tokens of width 4096.
+    """
+    image_side = check_int(image_side, "image_side", minimum=1)
+    patch_side = check_int(patch_side, "patch_side", minimum=1, maximum=image_side)
+    clip_width = check_int(clip_width, "clip_width", minimum=1)
+    llm_width = check_int(llm_width, "llm_width", minimum=1)
+    if image_side % patch_side:
+        raise ValueError(f"patch_side must divide image_side: {image_side} / {patch_side} is not whole")
+    grid = image_side // patch_side
+    n = grid * grid
+    return ImageTokenShapes(image_side, patch_side, grid, n, (n, clip_width), (clip_width, llm_width),
+                            clip_width * llm_width + llm_width, (n, llm_width))
+
+
+def project_patch_features(features, W, b) -> np.ndarray:
+    """H_v = Z_v W + 1 b: patch features into the token space (Eq. 1.3, chapter 1).
+
+    ``features`` Z_v is (n_patches x d_clip), ``W`` is (d_clip x d_model), ``b`` has length
+    d_model. Each patch is mapped on its own, by the same W, exactly like a token's embedding
+    row; the result has one row per patch, the width of a token embedding.
+    """
+    Z = as_matrix(features, "features")
+    W = as_matrix(W, "W", rows=Z.shape[1])
+    b = as_vector(b, "b", length=W.shape[1])
+    return Z @ W + b

@@ -586,3 +586,71 @@ def test_compare_printings_rejects_bad_input():
         attention.compare_printings(((1.0,),), (("x",),))
     with pytest.raises(ValueError, match="tolerance must be >= 0"):
         attention.compare_printings(((1.0,),), ((1.0,),), tolerance=-0.1)
+
+
+# --- Rotary position embedding (Eqs. 2.12-2.13) ---
+
+def _seed_X():
+    return tokens.embed(seed.INSTRUCTION)[1]
+
+
+def test_rotary_frequencies():
+    np.testing.assert_allclose(attention.rotary_frequencies(2), [1.0])
+    np.testing.assert_allclose(attention.rotary_frequencies(4, base=100.0), [1.0, 0.1])
+    with pytest.raises(ValueError, match="d"):
+        attention.rotary_frequencies(3)
+    with pytest.raises(ValueError, match="base"):
+        attention.rotary_frequencies(2, base=-1.0)
+
+
+def test_rotary_keeps_lengths_and_is_the_rotation_matrix_for_d2():
+    X = _seed_X()
+    R = attention.apply_rotary(X)
+    np.testing.assert_allclose(np.linalg.norm(R, axis=1), np.linalg.norm(X, axis=1))
+    for m in range(len(X)):
+        np.testing.assert_allclose(R[m], attention.rotation_matrix(m) @ X[m])
+    np.testing.assert_allclose(R[0], X[0])  # position 0 is not turned
+
+
+def test_rotary_exact_agrees_with_numeric():
+    X = _seed_X()
+    exact = attention.exact_apply_rotary(X)
+    np.testing.assert_allclose(attention.exact_to_numeric(exact), attention.apply_rotary(X), atol=1e-12)
+    rng = np.random.default_rng(0)
+    Y = np.round(rng.standard_normal((3, 4)), 2)
+    np.testing.assert_allclose(attention.exact_to_numeric(attention.exact_apply_rotary(Y, base=100)),
+                               attention.apply_rotary(Y, base=100.0), atol=1e-12)
+
+
+def test_rotary_score_depends_only_on_relative_position():
+    X = _seed_X()
+    q, k = X[3], X[6]
+    base_score = attention.rotary_score(q, k, 3, 6)
+    for shift in (-3, 1, 10, 1000):
+        assert attention.rotary_score(q, k, 3 + shift, 6 + shift) == pytest.approx(base_score, abs=1e-12)
+    assert base_score == pytest.approx(q @ attention.rotation_matrix(3) @ k, abs=1e-12)
+    # Exactly, with sympy: (R_m q).(R_n k) - q^T R_(n-m) k simplifies to 0 for symbolic m, n.
+    m, n = sympy.symbols("m n", integer=True)
+    Rm = sympy.Matrix([[sympy.cos(m), -sympy.sin(m)], [sympy.sin(m), sympy.cos(m)]])
+    Rn = Rm.subs(m, n)
+    Rd = Rm.subs(m, n - m)
+    qs, ks = attention.exact_matrix([q]).T, attention.exact_matrix([k]).T
+    assert sympy.simplify(((Rm * qs).T * (Rn * ks))[0] - (qs.T * Rd * ks)[0]) == 0
+    # A different distance gives a different score.
+    assert attention.rotary_score(q, k, 3, 7) != pytest.approx(base_score, abs=1e-6)
+
+
+def test_rotary_attention_breaks_permutation_equivariance():
+    X = _seed_X()
+    n = len(X)
+    P = attention.permutation_matrix(list(range(n - 1, -1, -1)))
+    I = np.eye(2)
+    plain = attention.self_attention(P @ X, I, I, I).output
+    np.testing.assert_allclose(plain, P @ attention.self_attention(X, I, I, I).output, atol=1e-12)
+    rot = attention.rotary_self_attention(P @ X, I, I, I, causal=False).output
+    assert not np.allclose(rot, P @ attention.rotary_self_attention(X, I, I, I, causal=False).output)
+    result = attention.rotary_self_attention(X, I, I, I)
+    assert np.all(np.triu(result.weights, 1) == 0)
+    np.testing.assert_allclose(result.values, X)  # values are not rotated
+    with pytest.raises(ValueError, match="positions"):
+        attention.apply_rotary(X, positions=[0, 1])

@@ -116,3 +116,64 @@ def test_minimising_coupling_zeroes_the_derivative_and_beats_its_neighbours():
 def test_minimising_coupling_rejects_a_zero_mean_U():
     with pytest.raises(ValueError, match="mean 0"):
         end_to_end.edit_loss_minimising_coupling([[1.0, -1.0]], 3, 0.2, 0.2)
+
+
+# --- Generation versus teacher forcing (Eq. 12.3) and the scale of MGIE's losses ---
+
+CORPUS = list(seed.TARGET_TOKENS) + list(end_to_end.IMG_TOKENS)
+
+
+def test_greedy_generation_appends_the_argmax_each_step():
+    vocabulary, scores = end_to_end.seed_layer_next_token_scores()
+    result = end_to_end.greedy_generate(scores, "Add a blue hat", vocabulary, max_new_tokens=4, stop_token=None)
+    assert len(result.generated) == 4 and result.stopped == "max_new_tokens"
+    words = list(result.prompt)
+    for step, token in enumerate(result.generated):
+        row = scores(words)
+        np.testing.assert_allclose(result.scores[step], row)
+        assert token == vocabulary[int(np.argmax(row))]
+        words.append(token)
+
+
+def test_trigram_toy_generates_the_sentence_up_to_the_img_tokens():
+    vocabulary, scores = end_to_end.ngram_next_token_scores(CORPUS, 3)
+    result = end_to_end.greedy_generate(scores, ["Add", "a"], vocabulary, max_new_tokens=30)
+    assert result.stopped == "[IMG0]"
+    assert list(result.prompt + result.generated) == CORPUS
+
+
+def test_bigram_toy_is_right_under_teacher_forcing_but_loops_when_generating():
+    vocabulary, scores = end_to_end.ngram_next_token_scores(CORPUS, 2)
+    forced = end_to_end.teacher_forced_predictions(scores, CORPUS, vocabulary)
+    wrong = [i for i, (p, t) in enumerate(zip(forced, CORPUS[1:])) if p != t]
+    assert len(wrong) == 1 and CORPUS[1:][wrong[0]] == "image"
+    result = end_to_end.greedy_generate(scores, ["Add", "a"], vocabulary, max_new_tokens=20)
+    assert result.stopped == "max_new_tokens" and "[IMG0]" not in result.generated
+
+
+def test_generation_bad_input():
+    vocabulary, scores = end_to_end.ngram_next_token_scores(CORPUS, 2)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        end_to_end.greedy_generate(scores, "Add", vocabulary, max_new_tokens=0)
+    with pytest.raises(ValueError, match="stop_token"):
+        end_to_end.greedy_generate(scores, "Add", vocabulary, stop_token="[END]")
+    with pytest.raises(ValueError, match="prompt"):
+        end_to_end.greedy_generate(scores, "", vocabulary)
+    _, seed_scores = end_to_end.seed_layer_next_token_scores()
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        seed_scores(["Add", "red"])
+
+
+def test_mgie_loss_normalisation():
+    norm = end_to_end.mgie_loss_normalisation()
+    assert norm.latent_shape == (4, 32, 32) and norm.latent_entries == 4096
+    assert norm.alpha_per_summed_entry == pytest.approx(0.5 / 4096)
+    assert end_to_end.mgie_loss_normalisation(512).latent_entries == 4 * 64 * 64
+    # mean = sum / entries, checked on a random latent with the package's own loss
+    from mgie_lessons import losses
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(norm.latent_entries), rng.standard_normal(norm.latent_entries)
+    mean = losses.edit_loss(a, b, reduction="mse")
+    assert norm.alpha * mean == pytest.approx(norm.alpha_per_summed_entry * np.sum((a - b) ** 2))
+    with pytest.raises(ValueError, match="vae_factor"):
+        end_to_end.mgie_loss_normalisation(250)

@@ -119,11 +119,40 @@ def test_ex5_threshold_and_mistakes():
     assert "whole number" in ex.check_attention_ex_5("nine").message
 
 
+def test_ex6_one_word_is_the_least_and_the_solution_moves_only_blue():
+    solution = ex.SOLUTIONS["attention-ex-6"]
+    assert list(solution) == ["blue"]
+    assert ex.check_attention_ex_6(solution).correct
+    c = ex.smallest_blue_scale()
+    # Independently of the checker: c x_hat works for "blue", c - 1 does not.
+    hat = np.array(seed.EMBEDDING_TABLE["hat"])
+    table = dict(seed.EMBEDDING_TABLE)
+    for scale, expect in ((c, True), (c - 1, False)):
+        table["blue"] = tuple(scale * hat)
+        row = attention.self_attention(tokens.embedding_matrix(TOKENS, table), np.eye(2), np.eye(2), np.eye(2)).weights[HAT]
+        assert bool(row[TOKENS.index("blue")] > 0.5) is expect
+    # Moving only "blue" far along "hat" gives almost all the weight (the 0.999).
+    assert ex.blue_weight_for_scale(100) > 0.998
+    assert ex.check_attention_ex_6({"blue": tuple(100 * hat)}).correct
+    # No single other word can do it: moving "hat" alone leaves "blue" and "to" tied.
+    for vector in [(1.0, 0.0), (10.0, 0.0), (0.0, 30.0), (-5.0, 5.0)]:
+        assert not ex.check_attention_ex_6({"hat": vector}).correct
+
+
+def test_ex6_two_moved_words_are_more_than_the_least():
+    feedback = ex.check_attention_ex_6({"hat": (1.0, 0.0), "blue": (10.0, 0.0)})
+    assert not feedback.correct and "One word is enough" in feedback.message
+    # Restating a seed vector does not count as a change.
+    assert ex.changed_words({"hat": seed.EMBEDDING_TABLE["hat"], "blue": (7.5, 5.0)}) == ["blue"]
+    assert ex.check_attention_ex_6({"hat": seed.EMBEDDING_TABLE["hat"], "blue": (7.5, 5.0)}).correct
+
+
 @pytest.mark.parametrize("answer, hint", [
     ({"hat": (1.0, 0.0)}, "same embedding"),
     ({"hat": (1.0, 0.0), "blue": (0.5, 0.0)}, "attends mostly to itself"),
     ({"hat": (1.0, 0.0), "blue": (1.2, 0.0)}, "already gets the largest weight"),
     ({"hat": (0.1, 0.1), "blue": (0.2, 0.2)}, "largest weight"),
+    ({"blue": (0.1, 0.3)}, "nothing changed"),
     ({"cat": (1.0, 0.0)}, "not a word of the instruction"),
     ({"hat": (1.0, np.nan)}, "two finite numbers"),
     ({"hat": "north"}, "two finite numbers"),

@@ -282,3 +282,61 @@ def test_exact_silu_agrees():
     exact = ffn.exact_silu([[0.5, -0.25]])
     assert exact[0, 0] == sympy.Rational(1, 2) / (1 + sympy.exp(-sympy.Rational(1, 2)))
     np.testing.assert_allclose(np.array(exact.evalf(), dtype=float), ffn.silu([[0.5, -0.25]]))
+
+
+# --- RMSNorm and the residual pre-norm layer (Eqs. 3.9-3.10) ---
+
+def _seed_X():
+    return tokens.embed(seed.INSTRUCTION)[1]
+
+
+def test_rms_norm_rows_have_mean_square_one_and_keep_direction():
+    X = _seed_X()
+    N = ffn.rms_norm(X, eps=0.0)
+    np.testing.assert_allclose(np.mean(N ** 2, axis=1), 1.0)
+    np.testing.assert_allclose(N[:, 0] / N[:, 1], X[:, 0] / X[:, 1])
+    np.testing.assert_allclose(ffn.rms_norm(7.0 * X, eps=0.0), N)  # scale-invariant
+    np.testing.assert_allclose(ffn.rms_norm(X, gain=[2.0, 0.5], eps=0.0), N * [2.0, 0.5])
+
+
+def test_rms_norm_exact_agrees_and_gives_surds():
+    X = _seed_X()
+    exact = ffn.exact_rms_norm(X)
+    assert exact[0, 0] == sympy.sqrt(10) / 5 and exact[0, 1] == 2 * sympy.sqrt(10) / 5
+    np.testing.assert_allclose(np.array(exact.evalf(30), dtype=float), ffn.rms_norm(X, eps=0.0), atol=1e-12)
+    np.testing.assert_allclose(np.array(ffn.exact_rms_norm(X, eps=0.01).evalf(30), dtype=float),
+                               ffn.rms_norm(X, eps=0.01), atol=1e-12)
+
+
+def test_rms_norm_bad_input():
+    with pytest.raises(ValueError, match="eps"):
+        ffn.rms_norm(np.zeros((1, 2)), eps=0.0)
+    with pytest.raises(ValueError, match="gain"):
+        ffn.rms_norm(np.ones((2, 2)), gain=[1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="eps"):
+        ffn.rms_norm(np.ones((2, 2)), eps=-1.0)
+
+
+def test_pre_norm_layer_pieces_and_switches():
+    X = _seed_X()
+    args = (seed.W_Q, seed.W_K, seed.W_V, seed.W1, seed.B1, seed.W2, seed.B2)
+    layer = ffn.pre_norm_layer(X, *args)
+    np.testing.assert_allclose(layer.attention_input, ffn.rms_norm(X))
+    np.testing.assert_allclose(layer.after_attention, X + layer.attention.output)
+    np.testing.assert_allclose(layer.ffn_input, ffn.rms_norm(layer.after_attention))
+    np.testing.assert_allclose(layer.output, layer.after_attention + layer.ffn.output)
+    # Both switched off: the seed's bare layer FFN(Attn(X)) (causal).
+    bare = ffn.pre_norm_layer(X, *args, residual=False, normalise=False)
+    attn = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V, causal=True)
+    np.testing.assert_allclose(bare.output, ffn.feed_forward(attn.output, seed.W1, seed.B1, seed.W2, seed.B2).output)
+    # The bare layer squeezes the tokens together; the residual keeps them apart.
+    assert np.ptp(bare.output, axis=0).max() < 0.1 < np.ptp(layer.output, axis=0).max()
+
+
+def test_residual_layer_with_zero_branches_is_the_identity():
+    X = _seed_X()
+    Z = np.zeros((2, 2))
+    layer = ffn.pre_norm_layer(X, seed.W_Q, seed.W_K, Z, Z, [0, 0], Z, [0, 0])
+    np.testing.assert_allclose(layer.output, X)
+    with pytest.raises(ValueError, match="W_v"):
+        ffn.pre_norm_layer(X, seed.W_Q, seed.W_K, np.ones((2, 3)), seed.W1, seed.B1, seed.W2, seed.B2)

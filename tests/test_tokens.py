@@ -278,3 +278,39 @@ def test_property_column_sums_are_counts_times_table(case):
     vocabulary, E = tokens.table_matrix(table)
     counts = np.array([toks.count(w) for w in vocabulary], dtype=float)
     np.testing.assert_allclose(tokens.embedding_matrix(toks, table).sum(axis=0), counts @ E, atol=1e-9)
+
+
+# --- How the image becomes tokens: LLaVA's projection (Eq. 1.3) ---
+
+def test_llava_7b_image_token_shapes():
+    shapes = tokens.llava_image_token_shapes()
+    assert (shapes.grid_side, shapes.n_patches) == (16, 256)
+    assert shapes.features == (256, 1024)
+    assert shapes.weight == (1024, 4096)
+    assert shapes.image_tokens == (256, 4096)
+    assert shapes.projector_parameters == 1024 * 4096 + 4096
+
+
+def test_image_token_shapes_for_other_sizes_and_bad_input():
+    assert tokens.llava_image_token_shapes(336, 14).n_patches == 24 * 24
+    with pytest.raises(ValueError, match="patch_side"):
+        tokens.llava_image_token_shapes(224, 15)
+    with pytest.raises(ValueError, match="image_side"):
+        tokens.llava_image_token_shapes(0, 14)
+
+
+def test_projection_maps_each_patch_like_an_embedding_row():
+    rng = np.random.default_rng(1)
+    Z, W, b = rng.standard_normal((6, 3)), rng.standard_normal((3, 2)), rng.standard_normal(2)
+    H = tokens.project_patch_features(Z, W, b)
+    assert H.shape == (6, 2)
+    for i in range(6):
+        np.testing.assert_allclose(H[i], Z[i] @ W + b)
+    # A zero feature (MGIE's dummy torch.zeros(256, 1024)) projects to the bias alone.
+    np.testing.assert_allclose(tokens.project_patch_features(np.zeros((4, 3)), W, b), np.tile(b, (4, 1)))
+    with pytest.raises(ValueError, match="W"):
+        tokens.project_patch_features(Z, np.ones((4, 2)), b)
+    with pytest.raises(ValueError, match="b"):
+        tokens.project_patch_features(Z, W, np.ones(3))
+    with pytest.raises(ValueError, match="features"):
+        tokens.project_patch_features(np.full((2, 3), np.nan), W, b)

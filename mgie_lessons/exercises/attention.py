@@ -12,7 +12,7 @@ attention-ex-2         a number: the weight a_ij with which "hat" attends to "pe
 attention-ex-3         a function ``causal_attention_weights(Q, K)`` returning A (Eqs. 2.3, 2.4, 2.6)
 attention-ex-4         a pair: Var(q . k) for d_k = 64 without and with the 1/sqrt(d_k) scaling
 attention-ex-5         a whole number c: the smallest with W^Q = W^K = c I giving "hat" a weight > 1/2
-attention-ex-6         a dict of embeddings that make "hat" attend mostly (> 1/2) to "blue"
+attention-ex-6         a dict moving ONE word's embedding so that "hat" attends mostly (> 1/2) to "blue"
 =====================  =======================================================================
 """
 
@@ -32,6 +32,9 @@ __all__ = [
     "check_attention_ex_4",
     "check_attention_ex_5",
     "check_attention_ex_6",
+    "changed_words",
+    "blue_weight_for_scale",
+    "smallest_blue_scale",
     "SOLUTIONS",
 ]
 
@@ -302,11 +305,32 @@ def _ex6_weights(embeddings: dict):
     return token_list, X, result.weights
 
 
+def changed_words(embeddings: dict) -> list[str]:
+    """The words whose vector in ``embeddings`` differs from the seed's table (attention-ex-6)."""
+    return sorted(word for word, vector in embeddings.items()
+                  if not np.allclose(np.asarray(vector, dtype=float), seed.EMBEDDING_TABLE[word]))
+
+
+def blue_weight_for_scale(c: float) -> float:
+    """The weight "hat" gives "blue" when only "blue" moves, to c times the vector of "hat"."""
+    hat = np.asarray(seed.EMBEDDING_TABLE["hat"], dtype=float)
+    token_list, _, weights = _ex6_weights({"blue": tuple(c * hat)})
+    return float(weights[token_list.index("hat"), token_list.index("blue")])
+
+
+def smallest_blue_scale() -> int:
+    """The smallest whole c for which "blue" = c x_hat (only "blue" moved) gets a weight > 1/2."""
+    c = 1
+    while blue_weight_for_scale(c) <= 0.5:
+        c += 1
+    return c
+
+
 def check_attention_ex_6(answer) -> Feedback:
-    """attention-ex-6: a dict word -> 2-d vector; "hat" must give "blue" a weight > 1/2."""
+    """attention-ex-6: a dict word -> 2-d vector changing ONE word; "hat" must give "blue" a weight > 1/2."""
     token_list, _ = _seed_inputs()
     if not isinstance(answer, dict) or not answer:
-        return Feedback(False, 'Answer with a dict of new embeddings, e.g. {"hat": (0.3, 0.2), "blue": (0.1, 0.3)}.')
+        return Feedback(False, 'Answer with a dict of new embeddings, e.g. {"blue": (0.1, 0.3)}.')
     for word, vector in answer.items():
         if word not in token_list:
             return Feedback(False, f"{word!r} is not a word of the instruction; use some of {sorted(set(token_list))}.")
@@ -314,11 +338,17 @@ def check_attention_ex_6(answer) -> Feedback:
         if array is None or array.shape != (2,) or not np.all(np.isfinite(array)):
             return Feedback(False, f"The embedding of {word!r} must be two finite numbers, got {vector!r}.")
     _, X, weights = _ex6_weights(answer)
+    moved = changed_words(answer)
     hat, blue, to = token_list.index("hat"), token_list.index("blue"), token_list.index("to")
     row = weights[hat]
     winner = int(np.argmax(row))
+    if row[blue] > 0.5 and len(moved) == 1:
+        return Feedback(True, f"Only \"{moved[0]}\" moved, and \"hat\" now gives \"blue\" the weight {row[blue]:.3f}.")
     if row[blue] > 0.5:
-        return Feedback(True, f"\"hat\" now gives \"blue\" the weight {row[blue]:.3f}.")
+        return Feedback(False, f"\"hat\" gives \"blue\" {row[blue]:.3f}, but you changed {len(moved)} words "
+                               f"({', '.join(moved)}). One word is enough: which one has to move in any case?")
+    if not moved:
+        return Feedback(False, "These are the seed's own vectors: nothing changed. Move one word.")
     if np.allclose(X[blue], X[to]):
         return Feedback(False, f"\"blue\" and \"to\" have the same embedding, so \"hat\" gives them the same "
                                f"weight ({row[blue]:.3f} each): neither can get more than one half. "
@@ -329,8 +359,8 @@ def check_attention_ex_6(answer) -> Feedback:
                                "longer than \"hat\" in the same direction.")
     if winner == blue:
         return Feedback(False, f"\"blue\" already gets the largest weight, but only {row[blue]:.3f}: the score "
-                               "gaps are too small. Scores are dot products, so longer vectors make larger "
-                               "gaps; a gap of a few units (after dividing by sqrt(2)) is enough.")
+                               "gaps are too small. Scores are dot products, so a longer \"blue\" makes a "
+                               "larger gap; you need a gap of about ln 9 ~ 2.2 over the other nine keys.")
     return Feedback(False, f"The row of \"hat\" puts its largest weight, {row[winner]:.3f}, on "
                            f"\"{token_list[winner]}\". The score of key j is x_hat . x_j: point \"blue\" "
                            "along \"hat\" and make it long.")
@@ -346,5 +376,5 @@ SOLUTIONS = {
     "attention-ex-3": _solution_ex_3,
     "attention-ex-4": _ex4_expected(),
     "attention-ex-5": _ex5_smallest(),
-    "attention-ex-6": {"hat": (1.0, 0.0), "blue": (10.0, 0.0)},
+    "attention-ex-6": {"blue": tuple(float(smallest_blue_scale() * v) for v in seed.EMBEDDING_TABLE["hat"])},
 }
