@@ -10,6 +10,11 @@ every position i, computed from the TRUE previous tokens y_<i (teacher forcing):
     L_simple = E_{t, eps} || eps - eps_theta(z_t, t) ||^2     (DDPM: a mean, not a sum)   (Eq. 6.5)
     L_all = L_ins + alpha * L_edit,   alpha >= 0   (MGIE's code: alpha = 0.5)             (Eq. 6.6)
     L_rule = c * (number of mismatched tokens)     (the seed's rule, c = 0.2)             (Eq. 6.7)
+    L_edit^mean = (1 / N) sum_{j=1}^{N} (eps_j - eps_hat_j)^2 = L_edit^sum / N            (Eq. 6.9)
+
+Eq. 6.9 is MGIE's normalisation: ``F.mse_loss(..., reduction='mean')`` averages over all N
+entries of the latent noise (N = 4 x 32 x 32 = 4096 per 256 x 256 image), so in
+L_all = L_ins + 0.5 L_edit^mean every squared error carries the weight 0.5 / N.
 
 ``mask_i`` is 1 for tokens the loss counts and 0 for masked ones (MGIE masks the human turn).
 :func:`align_tokens` computes the token edit distance (Eq. 6.8, the Levenshtein recursion):
@@ -27,6 +32,7 @@ import numpy as np
 import sympy
 
 from .diffusion import as_rational
+from .guidance import sd_latent_shape
 from .validation import as_array, as_matrix, as_vector, check_finite_number, check_int, check_nonnegative
 
 __all__ = [
@@ -49,6 +55,14 @@ __all__ = [
     "exact_edit_loss",
     "total_loss",
     "exact_total_loss",
+    "MGIE_TRAIN_IMAGE_SIZE",
+    "MGIE_EDIT_WEIGHT",
+    "latent_entry_count",
+    "sum_to_mean_factor",
+    "mean_edit_loss",
+    "edit_weight_per_entry",
+    "exact_edit_weight_per_entry",
+    "expected_zero_predictor_edit_loss",
     "positional_comparison",
     "align_tokens",
     "token_edit_distance",
@@ -304,6 +318,82 @@ def exact_total_loss(l_ins, l_edit, alpha=0.5):
         values.append(exact)
     l_ins, l_edit, alpha = values
     return l_ins + alpha * l_edit
+
+
+# ---------------------------------------------------------------------------
+# Eq. 6.9: the scale of L_edit, sum or mean
+# ---------------------------------------------------------------------------
+
+#: MGIE trains on 256 x 256 images (mgie_train.py L540: ``.resize([256, 256])``).
+MGIE_TRAIN_IMAGE_SIZE = 256
+#: MGIE's weight of L_edit: ``loss = loss_ce+loss_edit*0.5`` (mgie_llava.py L326).
+MGIE_EDIT_WEIGHT = 0.5
+
+
+def latent_entry_count(height: int = MGIE_TRAIN_IMAGE_SIZE, width: int = MGIE_TRAIN_IMAGE_SIZE) -> int:
+    """N, the number of entries of Stable Diffusion's latent noise for an H x W image (Eq. 6.9).
+
+    4 channels at one eighth of the resolution: 4 x 32 x 32 = 4096 at MGIE's 256 x 256.
+    ``F.mse_loss(out, noise, reduction='mean')`` divides the summed squared error by this N
+    (and by the batch size, which a mean over a batch leaves out of the per-example scale).
+    """
+    return int(np.prod(sd_latent_shape(height, width)))
+
+
+def sum_to_mean_factor(true_noise) -> int:
+    """The factor between the seed's sum (Eq. 6.4) and the mean over all entries (Eq. 6.9).
+
+    ``edit_loss(..., reduction="sum") == sum_to_mean_factor(true_noise) * mean_edit_loss(...)``:
+    the number of entries of ``true_noise`` (3 for the seed: one number at each of three steps).
+    """
+    true = as_array(true_noise, "true_noise")
+    if true.size == 0:
+        raise ValueError("true_noise must not be empty")
+    return int(true.size)
+
+
+def mean_edit_loss(true_noise, predicted_noise) -> float:
+    """L_edit as MGIE computes it: the mean of (eps - eps_hat)^2 over every entry (Eq. 6.9, chapter 6).
+
+    The same as ``edit_loss(..., reduction="mse")`` and ``F.mse_loss(out, noise, reduction='mean')``
+    in mgie_llava.py L324; any shape, e.g. a (4, 32, 32) latent.
+    """
+    true = as_array(true_noise, "true_noise")
+    if true.size == 0:
+        raise ValueError("true_noise must not be empty")
+    predicted = as_array(predicted_noise, "predicted_noise")
+    if predicted.shape != true.shape:
+        raise ValueError(f"predicted_noise must have the shape of true_noise {true.shape}, got {predicted.shape}")
+    return float(np.mean((true - predicted) ** 2))
+
+
+def edit_weight_per_entry(alpha=MGIE_EDIT_WEIGHT, entries: int | None = None) -> float:
+    """alpha / N: the weight one squared error (eps_j - eps_hat_j)^2 carries in L_all (Eq. 6.9).
+
+    With L_all = L_ins + alpha * mean over N entries, each entry counts alpha / N; with the seed's
+    sum it would count alpha. ``entries`` defaults to MGIE's N = 4096.
+    """
+    alpha = check_nonnegative(alpha, "alpha")
+    entries = latent_entry_count() if entries is None else check_int(entries, "entries", minimum=1)
+    return alpha / entries
+
+
+def exact_edit_weight_per_entry(alpha=MGIE_EDIT_WEIGHT, entries: int | None = None):
+    """:func:`edit_weight_per_entry` exactly (1/8192 for MGIE)."""
+    exact_alpha = as_rational(check_nonnegative(alpha, "alpha"), "alpha")
+    entries = latent_entry_count() if entries is None else check_int(entries, "entries", minimum=1)
+    return exact_alpha / entries
+
+
+def expected_zero_predictor_edit_loss(entries: int | None = None, *, reduction: str = "mean") -> float:
+    """E ||eps - 0||^2 for eps ~ N(0, I) with N entries: N for the sum, 1 for the mean (Eq. 6.9).
+
+    The loss of a predictor that always answers 0 (knows nothing about the noise): the scale
+    L_edit starts from. Times alpha = 0.5 it is 0.5 under MGIE's mean and 0.5 N under a sum.
+    """
+    reduction = _check_reduction(reduction)
+    entries = latent_entry_count() if entries is None else check_int(entries, "entries", minimum=1)
+    return 1.0 if reduction == "mean" else float(entries)
 
 
 # ---------------------------------------------------------------------------

@@ -356,3 +356,57 @@ def test_alignment_is_consistent(target, generated):
     assert alignment.distance == alignment.substitutions + alignment.insertions + alignment.deletions
     assert alignment.distance == losses.token_edit_distance(generated, target)   # symmetric
     assert alignment.distance <= losses.positional_comparison(target, generated).mismatches_with_extra
+
+
+# --- Issue 11, item 6: the scale of L_edit (MGIE's mean over latent entries vs the seed's sum) ---
+
+def test_latent_entry_count_for_mgie_and_other_sizes():
+    assert losses.latent_entry_count() == 4 * 32 * 32 == 4096
+    assert losses.latent_entry_count(512, 512) == 4 * 64 * 64
+    assert losses.latent_entry_count(256, 512) == 4 * 32 * 64
+
+
+def test_seed_sum_is_three_times_the_mean():
+    true, predicted = [0.2, 0.2, 0.2], [0.6, 0.4, 0.2]
+    factor = losses.sum_to_mean_factor(true)
+    assert factor == 3
+    assert losses.edit_loss(true, predicted) == pytest.approx(factor * losses.mean_edit_loss(true, predicted))
+    assert losses.mean_edit_loss(true, predicted) == pytest.approx((0.16 + 0.04 + 0.0) / 3)
+
+
+def test_mean_edit_loss_is_mse_over_every_latent_entry():
+    rng = np.random.default_rng(0)
+    noise, predicted = rng.standard_normal((4, 32, 32)), rng.standard_normal((4, 32, 32))
+    by_hand = sum((a - b) ** 2 for a, b in zip(noise.ravel(), predicted.ravel())) / 4096
+    assert losses.mean_edit_loss(noise, predicted) == pytest.approx(by_hand)
+    assert losses.mean_edit_loss(noise, predicted) == pytest.approx(losses.edit_loss(noise, predicted, reduction="mse"))
+    assert losses.sum_to_mean_factor(noise) == losses.latent_entry_count()
+
+
+def test_weight_per_entry():
+    assert losses.edit_weight_per_entry() == pytest.approx(0.5 / 4096)
+    assert losses.exact_edit_weight_per_entry() == sympy.Rational(1, 8192)
+    assert losses.edit_weight_per_entry(0.5, 3) == pytest.approx(0.5 / 3)
+
+
+def test_zero_predictor_loss_matches_a_monte_carlo_estimate():
+    rng = np.random.default_rng(1)
+    draws = rng.standard_normal((200, 4, 32, 32))
+    mean_mc = float(np.mean(draws ** 2))
+    sum_mc = float(np.mean(np.sum(draws.reshape(200, -1) ** 2, axis=1)))
+    assert losses.expected_zero_predictor_edit_loss() == 1.0 and abs(mean_mc - 1.0) < 0.01
+    assert losses.expected_zero_predictor_edit_loss(reduction="sum") == 4096.0 and abs(sum_mc - 4096) < 0.01 * 4096
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: losses.latent_entry_count(250, 256), "height"),
+    (lambda: losses.sum_to_mean_factor([]), "true_noise"),
+    (lambda: losses.mean_edit_loss([1.0, 2.0], [1.0]), "predicted_noise"),
+    (lambda: losses.mean_edit_loss([float("nan")], [1.0]), "true_noise"),
+    (lambda: losses.edit_weight_per_entry(-0.5), "alpha"),
+    (lambda: losses.edit_weight_per_entry(0.5, 0), "entries"),
+    (lambda: losses.expected_zero_predictor_edit_loss(reduction="max"), "reduction"),
+])
+def test_scale_functions_reject_bad_input(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
