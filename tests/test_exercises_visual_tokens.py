@@ -86,7 +86,7 @@ def test_ex3_typical_mistakes(function, words):
 @pytest.mark.parametrize("answer, words", [
     (6, "distinct rows, not rows"),
     (12, "distinct rows, not rows"),
-    (77, "MGIE's number of queries"),
+    (77, "residual connections"),
     (0, "one per query"),
     (2.5, "every entry is 1"),
 ])

@@ -142,14 +142,10 @@ def solution_cross_attention(H, Q_edit, W_q, W_k, W_v):
 
 # --- Exercise 4: one [IMG] token ---------------------------------------------------------------
 
-def _distinct_rows(U) -> int:
-    return len(np.unique(np.round(np.asarray(U), 9), axis=0))
-
-
 def ex4_answer(n_queries: int = 6) -> int:
     """Distinct rows of U with a single [IMG] token (computed with the toy pipeline)."""
     _, head = seed_edit_head(n_tokens=1, n_queries=n_queries)
-    return _distinct_rows(head.output)
+    return vt.distinct_rows(head.output)
 
 
 def check_visual_tokens_ex_4(answer) -> Feedback:
@@ -157,8 +153,8 @@ def check_visual_tokens_ex_4(answer) -> Feedback:
     count_rows = ("Count distinct rows, not rows: with one [IMG] token every weight is 1, so every "
                   "query gets the same value vector.")
     mistakes = [(float(q), count_rows) for q in range(2, 17)] + [
-        (77.0, "77 is MGIE's number of queries; count the distinct rows, and notice that with one "
-               "[IMG] token they all agree."),
+        (77.0, "77 is what MGIE's transformer head would give (its residual connections keep each "
+               "query's own row); this toy has no residual, so count its distinct rows with one [IMG] token."),
         (0.0, "U always has rows, one per query; how many different ones are there?"),
     ]
     return check_number(answer, ex4_answer(), mistakes=mistakes, rtol=0, atol=1e-9,
@@ -177,10 +173,10 @@ def _ffn_output_level() -> float:
 EX5_HINTS = {
     "A": "The seed never defines Tokenize, and its u_i are not pieces of its FFN output: "
          "compare the numbers.",
-    "B": "The seed types u_1..u_4 in. MGIE computes its visual tokens: hidden states at 8 appended "
-         "[IMG] positions, mapped by the edit head to U.",
+    "B": "The seed types u_1..u_4 in. MGIE computes its visual tokens: the hidden states that predict "
+         "8 appended [IMG] tokens (one position before each), mapped by the edit head to U.",
     "C": "CLIP patch features enter LLaVA as input tokens; the visual tokens MGIE hands to the "
-         "diffusion model are read at the [IMG] positions.",
+         "diffusion model are the hidden states that predict the [IMG] tokens.",
     "D": f"Computed correctly, every entry of the seed's FFN output is about {_ffn_output_level():.2f}, "
          "while the u_i are 0.1, 0.2, 0.3, 0.4 per coordinate: they are not rows of E.",
 }

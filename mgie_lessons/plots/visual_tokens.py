@@ -79,7 +79,7 @@ def token_plane_figure(seed_tokens, hidden_states, edit_head_input, instruction_
         ax.plot(points[:, 0], points[:, 1], "x", color="0.4", label="F at instruction tokens")
     series = [
         (seed_tokens, "o", "#c0392b", "seed's u_i (given; used as E_IMG)"),
-        (hidden_states, "s", "#2471a3", "h_IMG: F at the [IMG] positions"),
+        (hidden_states, "s", "#2471a3", "h_IMG: F one row before each [IMG]"),
         (edit_head_input, "^", "#1e8449", "h_IMG + E_IMG (edit-head input)"),
     ]
     for points, marker, colour, label in series:
@@ -114,7 +114,7 @@ def edit_head_figure(result: vt.EditHeadResult, *, dpi: int = 80, fmt: str = ".2
                               dpi=dpi, ncols=2)
     left = matrix_heatmap(weights, title=f"cross-attention weights ({q} x {m})", xlabel="[IMG] token j",
                           ylabel="query i", row_labels=[str(i + 1) for i in range(q)],
-                          col_labels=[f"IMG{j + 1}" for j in range(m)], fmt=fmt, ax=axes[0],
+                          col_labels=[f"IMG{j}" for j in range(m)], fmt=fmt, ax=axes[0],
                           cmap="viridis", colorbar=False, annotate=annotate, vmin=0, vmax=float(weights.max()))
     limit = float(np.abs(U).max())
     right = matrix_heatmap(U, title=f"U ({q} x {U.shape[1]}); MGIE: 77 x 768", xlabel="column of U",
