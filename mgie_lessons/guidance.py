@@ -33,6 +33,8 @@ from .images import region_mask, toy_image
 from .validation import as_array, as_vector, check_finite_number, check_int, check_nonnegative, check_probability
 
 __all__ = [
+    "noise_to_score",
+    "guided_score",
     "PATCH_SIZE",
     "LATENT_CHANNELS",
     "SD_DOWNSAMPLING",
@@ -304,6 +306,40 @@ def guided_noise(eps_uncond, eps_image, eps_full, s_image=DEFAULT_IMAGE_SCALE, s
     gives eps_full; s_V = s_X = 0 gives eps_uncond.
     """
     return guidance_terms(eps_uncond, eps_image, eps_full, s_image, s_text).guided
+
+
+def noise_to_score(eps, alpha_bar) -> np.ndarray:
+    """grad_z log p(z_t | ...) = -eps / sqrt(1 - abar_t): a noise prediction as a score (chapter 9).
+
+    The forward process z_t = sqrt(abar) x_0 + sqrt(1 - abar) eps makes the score of the noisy
+    latent minus the noise over its standard deviation (Song et al. 2021, score-based SDEs).
+    """
+    eps = as_array(eps, "eps")
+    alpha_bar = check_probability(alpha_bar, "alpha_bar")
+    if alpha_bar >= 1.0:
+        raise ValueError("alpha_bar must be < 1 (at abar = 1 there is no noise and no score)")
+    return -eps / math.sqrt(1.0 - alpha_bar)
+
+
+def guided_score(score_uncond, score_image, score_full, s_image=DEFAULT_IMAGE_SCALE, s_text=DEFAULT_TEXT_SCALE) -> np.ndarray:
+    """Brooks et al.'s Eq. 3 with scales (chapter 9, Eq. 9.5):
+
+    grad log p(z) + s_V [grad log p(c_I | z)] + s_X [grad log p(c_T | c_I, z)], where by Bayes'
+    rule grad log p(c_I | z) = score(z | c_I) - score(z) and
+    grad log p(c_T | c_I, z) = score(z | c_I, c_T) - score(z | c_I). Multiplying by
+    -sqrt(1 - abar) (:func:`noise_to_score`) turns it into :func:`guided_noise`.
+    """
+    score_uncond = as_array(score_uncond, "score_uncond")
+    score_image = as_array(score_image, "score_image")
+    score_full = as_array(score_full, "score_full")
+    for name, other in (("score_image", score_image), ("score_full", score_full)):
+        if other.shape != score_uncond.shape:
+            raise ValueError(f"{name} must have the same shape as score_uncond {score_uncond.shape}, got {other.shape}")
+    s_image = _check_scale(s_image, "s_image")
+    s_text = _check_scale(s_text, "s_text")
+    log_p_image_given_z = score_image - score_uncond          # grad log p(c_I | z), Bayes' rule
+    log_p_text_given_image_z = score_full - score_image       # grad log p(c_T | c_I, z)
+    return score_uncond + s_image * log_p_image_given_z + s_text * log_p_text_given_image_z
 
 
 # ---------------------------------------------------------------------------

@@ -5,11 +5,13 @@ import math
 import numpy as np
 import pytest
 import sympy
+import sympy as sp
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from mgie_lessons import guidance as G
+from mgie_lessons import guidance
 from mgie_lessons import schedules
 from mgie_lessons.images import toy_image
 
@@ -247,5 +249,55 @@ def test_dropout_fractions_match_uniform_draws():
     (lambda: G.exact_guided_noise(0, 0, 0, -2, 1), "s_image"),
 ])
 def test_validation_errors_name_the_parameter(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+# --- Issue 11, item 5: the two scales come from the score split by Bayes' rule ---
+
+def test_score_guidance_is_noise_guidance_times_minus_one_over_sigma():
+    rng = np.random.default_rng(0)
+    e0, ev, evu = (rng.standard_normal((4, 2, 2)) for _ in range(3))
+    abar = 0.3
+    scores = [guidance.noise_to_score(e, abar) for e in (e0, ev, evu)]
+    np.testing.assert_allclose(guidance.guided_score(*scores, 1.5, 7.5),
+                               guidance.noise_to_score(guidance.guided_noise(e0, ev, evu, 1.5, 7.5), abar),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_bayes_split_of_a_gaussian_posterior_score():
+    # A 1-d model: z ~ N(0, 1), c_I | z ~ N(z, a), c_T | c_I, z ~ N(z + c_I, b). Bayes' rule:
+    # log p(z | c_I, c_T) = log p(z) + log p(c_I | z) + log p(c_T | c_I, z) - log p(c_I, c_T).
+    z, c_i, c_t = sp.symbols("z c_I c_T", real=True)
+    a, b = sp.Rational(1, 2), sp.Rational(1, 3)
+
+    def log_normal(x, mean, var):
+        return -(x - mean) ** 2 / (2 * var) - sp.log(2 * sp.pi * var) / 2
+
+    log_prior = log_normal(z, 0, 1)
+    log_image = log_normal(c_i, z, a)
+    log_text = log_normal(c_t, z + c_i, b)
+    joint = log_prior + log_image + log_text
+    # the three conditional scores (normalised densities of z), computed independently of the split
+    score_full = sp.diff(joint, z)                              # p(z | c_I, c_T) ∝ joint
+    score_image = sp.diff(log_prior + log_image, z)             # p(z | c_I) ∝ p(z) p(c_I | z)
+    score_uncond = sp.diff(log_prior, z)
+    s_v, s_x = sp.Rational(3, 2), sp.Rational(15, 2)
+    weighted = sp.diff(log_prior, z) + s_v * sp.diff(log_image, z) + s_x * sp.diff(log_text, z)
+    for point in ({z: 0.3, c_i: -0.7, c_t: 1.1}, {z: -1.2, c_i: 0.4, c_t: 0.0}):
+        scores = [np.array([float(expr.subs(point))]) for expr in (score_uncond, score_image, score_full)]
+        from_package = guidance.guided_score(*scores, float(s_v), float(s_x))[0]
+        assert from_package == pytest.approx(float(weighted.subs(point)), rel=1e-12)
+    # with both scales 1 it is the conditional score itself
+    assert sp.simplify(score_uncond + (score_image - score_uncond) + (score_full - score_image) - score_full) == 0
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: guidance.noise_to_score(np.zeros(2), 1.0), "alpha_bar"),
+    (lambda: guidance.noise_to_score(np.zeros(2), -0.1), "alpha_bar"),
+    (lambda: guidance.guided_score(np.zeros(2), np.zeros(3), np.zeros(2)), "score_image"),
+    (lambda: guidance.guided_score(np.zeros(2), np.zeros(2), np.zeros(2), -1, 1), "s_image"),
+])
+def test_score_functions_reject_bad_input(call, name):
     with pytest.raises(ValueError, match=name):
         call()
