@@ -103,8 +103,14 @@ def _tensor(value, name: str) -> "Tensor":
         return value
     constant = Tensor.__new__(Tensor)  # no copy: a constant is never updated in place
     constant.data, constant.grad, constant.requires_grad = _float_array(value, name), None, False
-    constant._parents, constant._backward = (), None
+    constant._parents, constant._backward, constant._own_grad = (), None, None
     return constant
+
+
+def _is_basic_index(index) -> bool:
+    """True for numpy "basic" indexing (ints, slices, ..., None): it never selects an entry twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (slice, int, np.integer)) for p in parts)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
@@ -129,7 +135,7 @@ def _result(data: np.ndarray, parents: tuple, backward) -> "Tensor":
     """A new Tensor made by an operation; records the graph only when a parent needs a gradient."""
     out = Tensor.__new__(Tensor)
     out.data = data
-    out.grad = None
+    out.grad = out._own_grad = None
     needs_grad = _GRAD_ENABLED and any(p.requires_grad for p in parents)
     out.requires_grad = needs_grad
     out._parents = parents if needs_grad else ()
@@ -170,7 +176,7 @@ class Tensor:
     copy, so an optimiser's in-place updates never change the array you passed in.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_own_grad")
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of numpy's own loop
 
     def __init__(self, data, requires_grad: bool = False):
@@ -181,6 +187,7 @@ class Tensor:
         self.grad = None
         self._parents = ()
         self._backward = None
+        self._own_grad = None
 
     # -- basics ---------------------------------------------------------------------------
 
@@ -219,20 +226,31 @@ class Tensor:
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad`` becomes None)."""
-        self.grad = None
+        self.grad = self._own_grad = None
 
-    def _accumulate(self, grad: np.ndarray) -> None:
-        """Add one contribution to dL/d(self) (the sum in Eq. 13.1)."""
-        if grad.shape != self.data.shape:  # a wrong backward rule, never the user's input
-            raise RuntimeError(f"gradient of shape {grad.shape} for a tensor of shape {self.data.shape}")
+    def _accumulate(self, grad: np.ndarray, index=None) -> None:
+        """Add one contribution to dL/d(self) (the sum in Eq. 13.1); with ``index``, to dL/d(self[index]).
+
+        The first contribution to an intermediate tensor is kept as it is (no copy). Adding
+        more is done in place, into an array this tensor allocated itself (``_own_grad``), so
+        a gradient array shared with another tensor is never modified. With ``index`` the
+        contribution goes to the selected entries only; np.add.at adds repeated ones twice.
+        """
+        if self.grad is None and index is None and self._parents:
+            self.grad = grad
+            return
         if self.grad is None:
-            # a leaf owns its gradient (an optimiser may update it in place); an intermediate
-            # may share the upstream array, so it is only ever replaced, never modified
-            self.grad = np.array(grad, dtype=self.data.dtype) if not self._parents else grad
-        elif self._parents:
-            self.grad = self.grad + grad
-        else:
+            self.grad = self._own_grad = np.zeros_like(self.data)
+        elif self.grad is not self._own_grad:
+            self.grad = self._own_grad = np.array(self.grad)  # a copy we may add into
+        if index is None:
+            if grad.shape != self.data.shape:  # a wrong backward rule, never the user's input
+                raise RuntimeError(f"gradient of shape {grad.shape} for a tensor of shape {self.data.shape}")
             self.grad += grad
+        elif _is_basic_index(index):  # slices and integers: no entry is selected twice
+            self.grad[index] += grad
+        else:
+            np.add.at(self.grad, index, grad)
 
     def backward(self, grad=None) -> None:
         """Fill ``.grad`` of every tensor this one depends on with dL/d(tensor) (Eq. 13.1).
@@ -255,7 +273,7 @@ class Tensor:
         order = _topological_order(self)
         for node in order:
             if node._parents:  # intermediates hold the gradient of this pass only
-                node.grad = None
+                node.grad = node._own_grad = None
         self._accumulate(grad)
         for node in reversed(order):
             if node._backward is not None and node.grad is not None:
@@ -453,13 +471,27 @@ class Tensor:
         """
         a, x = self, self.data
         c = math.sqrt(2.0 / math.pi)
+        # in-place steps on fresh arrays (big temporaries are what costs time here)
         x2 = x * x
-        t = np.tanh(c * x * (1.0 + 0.044715 * x2))
-        data = 0.5 * x * (1.0 + t)
+        t = 0.044715 * x2
+        t += 1.0
+        t *= x
+        t *= c
+        np.tanh(t, out=t)                    # tanh u
+        data = t + 1.0
+        data *= x
+        data *= 0.5                          # X/2 (1 + tanh u)
 
         def backward(g):
-            local = 0.5 * (1.0 + t) + (0.5 * c) * x * (1.0 - t * t) * (1.0 + 3 * 0.044715 * x2)
-            a._accumulate(g * local)
+            local = t * t
+            np.subtract(1.0, local, out=local)   # 1 - tanh^2 u
+            local *= x
+            local *= 0.5 * c
+            local *= 3 * 0.044715 * x2 + 1.0
+            local += 0.5 * t
+            local += 0.5                         # (1 + tanh u)/2 + ...
+            local *= g
+            a._accumulate(local)
         return _result(data, (a,), backward)
 
     # -- reductions and shape changes -----------------------------------------------------
@@ -534,6 +566,7 @@ class Tensor:
 
         dL/dX = zeros with G added at the selected places; an entry selected k times gets k
         contributions (np.add.at, which does not drop repeats the way X[index] += G would).
+        The adding happens in :meth:`_accumulate`, straight into X's gradient.
         """
         if isinstance(index, Tensor):
             index = index.data.astype(np.intp)
@@ -542,16 +575,9 @@ class Tensor:
             data = a.data[index]
         except IndexError as error:
             raise ValueError(f"index {index!r} does not fit shape {a.shape}: {error}") from None
-        parts = index if isinstance(index, tuple) else (index,)
-        basic = all(p is None or p is Ellipsis or isinstance(p, (slice, int, np.integer)) for p in parts)
 
         def backward(g):
-            full = np.zeros_like(a.data)
-            if basic:  # no entry can be selected twice
-                full[index] += g
-            else:
-                np.add.at(full, index, g)
-            a._accumulate(full)
+            a._accumulate(g, index)
         return _result(np.asarray(data), (a,), backward)
 
 
@@ -568,12 +594,14 @@ def softmax(x, axis: int = -1) -> Tensor:
     Entries equal to -inf (a causal mask, Eq. 2.6) get weight 0 and gradient 0.
     """
     x = _tensor(x, "x")
-    shifted = x.data - np.max(x.data, axis=axis, keepdims=True)
-    e = np.exp(shifted)
-    data = e / e.sum(axis=axis, keepdims=True)
+    data = x.data - np.max(x.data, axis=axis, keepdims=True)
+    np.exp(data, out=data)  # in place: one array for the whole forward
+    data /= data.sum(axis=axis, keepdims=True)
 
     def backward(g):
-        x._accumulate(data * (g - np.sum(g * data, axis=axis, keepdims=True)))
+        grad = g * data
+        grad -= data * grad.sum(axis=axis, keepdims=True)  # A * G - A * sum_j G_j A_j
+        x._accumulate(grad)
     return _result(data, (x,), backward)
 
 
@@ -618,13 +646,12 @@ def layer_norm(x, gamma, beta, eps: float = 1e-5) -> Tensor:
     eps = float(eps)
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps}")
-    mu = x.data.mean(axis=-1, keepdims=True)
-    centred = x.data - mu
-    r = 1.0 / np.sqrt(np.mean(centred * centred, axis=-1, keepdims=True) + eps)
-    x_hat = centred * r
-    data = x_hat * gamma.data if gamma is not None else x_hat
+    x_hat = x.data - x.data.mean(axis=-1, keepdims=True)                            # x - mu
+    r = 1.0 / np.sqrt(np.einsum("...i,...i->...", x_hat, x_hat)[..., None] / d + eps)  # 1/sqrt(sigma^2 + eps)
+    x_hat *= r
+    data = x_hat * gamma.data if gamma is not None else x_hat.copy()
     if beta is not None:
-        data = data + beta.data
+        data += beta.data
     parents = tuple(t for t in (x, gamma, beta) if t is not None)
 
     def backward(g):
@@ -633,9 +660,12 @@ def layer_norm(x, gamma, beta, eps: float = 1e-5) -> Tensor:
         if beta is not None and beta.requires_grad:
             beta._accumulate(g.reshape(-1, d).sum(axis=0))
         if x.requires_grad:
-            g_hat = g * gamma.data if gamma is not None else g
-            x._accumulate(r * (g_hat - g_hat.mean(axis=-1, keepdims=True)
-                               - x_hat * np.mean(g_hat * x_hat, axis=-1, keepdims=True)))
+            g_hat = g * gamma.data if gamma is not None else g.copy()
+            mean_g_hat_x_hat = np.einsum("...i,...i->...", g_hat, x_hat)[..., None] / d
+            g_hat -= g_hat.mean(axis=-1, keepdims=True)
+            g_hat -= x_hat * mean_g_hat_x_hat
+            g_hat *= r
+            x._accumulate(g_hat)
     return _result(data, parents, backward)
 
 
@@ -738,9 +768,7 @@ def embedding(table, ids) -> Tensor:
     ids = _int_array(ids, "ids", table.shape[0])
 
     def backward(g):
-        full = np.zeros_like(table.data)
-        np.add.at(full, ids.reshape(-1), g.reshape(-1, table.shape[1]))
-        table._accumulate(full)
+        table._accumulate(g.reshape(-1, table.shape[1]), ids.reshape(-1))
     return _result(table.data[ids], (table,), backward)
 
 
