@@ -84,6 +84,8 @@ __all__ = [
     "tiny_lm_gradients",
     "tiny_lm_loss_tensor",
     "autograd_tiny_lm_gradients",
+    "best_constant_loss",
+    "exact_best_constant_loss",
     "TrainingRun",
     "OPTIMIZERS",
     "train_tiny_lm",
@@ -711,6 +713,32 @@ def autograd_tiny_lm_gradients(params=None, data: TinyLMData | None = None) -> d
     tensors = {name: autograd.Tensor(value, requires_grad=True) for name, value in p.items()}
     tiny_lm_loss_tensor(tensors, data).backward()
     return {name: tensors[name].grad for name in PARAMETER_NAMES}
+
+
+def best_constant_loss(data: TinyLMData | None = None) -> float:
+    """The lowest L_ins of a model that predicts the same distribution q at every position.
+
+    The mean of -log q(y_i) is smallest for q = the frequencies of the target words, where it is
+    their entropy H = -sum_v q_v log q_v. A model whose ReLU units have all died outputs the
+    same logits everywhere, so this is where its training stalls (chapter 13).
+    """
+    data = seed_lm_data() if data is None else data
+    if not isinstance(data, TinyLMData):
+        raise ValueError("data must be a TinyLMData (see seed_lm_data())")
+    _, counts = np.unique(data.targets, return_counts=True)
+    q = counts / counts.sum()
+    return float(-np.sum(q * np.log(q)))
+
+
+def exact_best_constant_loss(data: TinyLMData | None = None):
+    """:func:`best_constant_loss` in sympy (the seed: 7/9 log 9 + 2/9 log(9/2))."""
+    data = seed_lm_data() if data is None else data
+    if not isinstance(data, TinyLMData):
+        raise ValueError("data must be a TinyLMData (see seed_lm_data())")
+    _, counts = np.unique(data.targets, return_counts=True)
+    total = int(counts.sum())
+    return sympy.expand_log(-sum(sympy.Rational(int(c), total) * sympy.log(sympy.Rational(int(c), total))
+                                 for c in counts), force=True)
 
 
 @dataclass(frozen=True)

@@ -326,3 +326,13 @@ def test_numerical_gradient():
     assert np.allclose(learning.numerical_gradient(lambda z: np.sum(z ** 3), x), 3 * x ** 2, atol=1e-7)
     with pytest.raises(ValueError, match="h must be > 0"):
         learning.numerical_gradient(np.sum, x, h=0)
+
+
+def test_best_constant_loss_is_where_a_dead_network_stalls():
+    # targets a, blue, hat, to, the, person, in, the, image: seven words once, "the" twice
+    assert learning.exact_best_constant_loss() == sympy.expand_log(
+        sympy.Rational(7, 9) * sympy.log(9) + sympy.Rational(2, 9) * sympy.log(sympy.Rational(9, 2)), force=True)
+    assert learning.best_constant_loss() == pytest.approx(float(learning.exact_best_constant_loss()))
+    stalled = learning.train_tiny_lm_by_hand(1.0, 200)
+    assert stalled.final_loss == pytest.approx(learning.best_constant_loss(), abs=1e-4)
+    assert learning.best_constant_loss() <= learning.tiny_lm_loss()
