@@ -403,14 +403,18 @@ class Tensor:
 
         def backward(g):
             g2 = g.reshape(out2.shape)
+            if flat:  # the same two products on (n_total x k) and (n_total x m) matrices
+                g_rows = g2.reshape(-1, g2.shape[-1])
+                if a.requires_grad:
+                    a._accumulate((g_rows @ b2.T).reshape(a.shape))
+                if b.requires_grad:
+                    b._accumulate(a2.reshape(-1, a2.shape[-1]).T @ g_rows)
+                return
             if a.requires_grad:
                 ga = np.matmul(g2, np.swapaxes(b2, -1, -2))
                 a._accumulate(unbroadcast(ga, a2.shape).reshape(a.shape))
             if b.requires_grad:
-                if flat:
-                    gb = a2.reshape(-1, a2.shape[-1]).T @ g2.reshape(-1, g2.shape[-1])
-                else:
-                    gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape)
+                gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape)
                 b._accumulate(gb.reshape(b.shape))
         return _result(data, (a, b), backward)
 
@@ -471,13 +475,13 @@ class Tensor:
         """
         a, x = self, self.data
         c = math.sqrt(2.0 / math.pi)
-        # in-place steps on fresh arrays (big temporaries are what costs time here)
-        x2 = x * x
-        t = 0.044715 * x2
+        # written as in-place steps: fresh big arrays are what costs time here
+        t = x * x
+        t *= 0.044715
         t += 1.0
         t *= x
-        t *= c
-        np.tanh(t, out=t)                    # tanh u
+        t *= c                               # u
+        np.tanh(t, out=t)                    # tanh u (kept for the backward)
         data = t + 1.0
         data *= x
         data *= 0.5                          # X/2 (1 + tanh u)
@@ -487,9 +491,13 @@ class Tensor:
             np.subtract(1.0, local, out=local)   # 1 - tanh^2 u
             local *= x
             local *= 0.5 * c
-            local *= 3 * 0.044715 * x2 + 1.0
-            local += 0.5 * t
-            local += 0.5                         # (1 + tanh u)/2 + ...
+            factor = x * x
+            factor *= 3 * 0.044715
+            factor += 1.0
+            local *= factor                      # X/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 X^2)
+            np.multiply(t, 0.5, out=factor)
+            local += factor
+            local += 0.5                         # + (1 + tanh u)/2
             local *= g
             a._accumulate(local)
         return _result(data, (a,), backward)
@@ -646,15 +654,19 @@ def layer_norm(x, gamma, beta, eps: float = 1e-5) -> Tensor:
     eps = float(eps)
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps}")
-    x_hat = x.data - x.data.mean(axis=-1, keepdims=True)                            # x - mu
-    r = 1.0 / np.sqrt(np.einsum("...i,...i->...", x_hat, x_hat)[..., None] / d + eps)  # 1/sqrt(sigma^2 + eps)
-    x_hat *= r
-    data = x_hat * gamma.data if gamma is not None else x_hat.copy()
+    mu = x.data.mean(axis=-1, keepdims=True)
+    data = x.data - mu
+    r = 1.0 / np.sqrt(np.einsum("...i,...i->...", data, data)[..., None] / d + eps)  # 1/sqrt(sigma^2 + eps)
+    data *= r                                   # x^ (recomputed from mu and r in the backward)
+    if gamma is not None:
+        data *= gamma.data
     if beta is not None:
         data += beta.data
     parents = tuple(t for t in (x, gamma, beta) if t is not None)
 
     def backward(g):
+        x_hat = x.data - mu
+        x_hat *= r
         if gamma is not None and gamma.requires_grad:
             gamma._accumulate((g * x_hat).reshape(-1, d).sum(axis=0))
         if beta is not None and beta.requires_grad:
