@@ -191,7 +191,8 @@ def test_forward_values_of_the_nn_functions_by_hand():
     # conv2d: a 2x2 all-ones kernel sums each window; padding 1 adds a zero frame
     x = np.arange(9.0).reshape(1, 1, 3, 3)
     y = ag.conv2d(x, np.ones((1, 1, 2, 2)), bias=[10.0]).data
-    np.testing.assert_array_equal(y[0, 0], [[0 + 1 + 3 + 4 + 10, 1 + 2 + 4 + 5 + 10], [3 + 4 + 6 + 7 + 10, 4 + 5 + 7 + 8 + 10]])
+    np.testing.assert_array_equal(y[0, 0], [[0 + 1 + 3 + 4 + 10, 1 + 2 + 4 + 5 + 10],
+                                            [3 + 4 + 6 + 7 + 10, 4 + 5 + 7 + 8 + 10]])
     y = ag.conv2d(x, np.ones((1, 1, 2, 2)), padding=1, stride=2).data
     np.testing.assert_array_equal(y[0, 0], [[0, 1 + 2], [3 + 6, 4 + 5 + 7 + 8]])
     # cross-correlation, not flipped: the kernel's top-left weight meets the window's top-left pixel
