@@ -8,9 +8,10 @@ respect to the inputs. That function is written right beside the forward computa
 the equation in the docstring, so each rule can be read and checked on its own.
 
 Notation used in the docstrings: for an operation Y = f(X), G = dL/dY is the upstream
-gradient (same shape as Y) and dL/dX is what the rule adds to X's gradient. Products of
+gradient (same shape as Y; the chapter writes it nabla_Y) and dL/dX is what the rule adds to
+X's gradient. Equation numbers 13.x are those of chapter 13 (:mod:`mgie_lessons.learning`). Products of
 arrays written without a symbol are matrix products; ``*`` is entry-by-entry; ``1`` is a
-vector of ones. The chain rule on a computational graph:
+vector of ones. Chain rule on a computational graph (Eq. 13.1, chapter 13):
 
     dL/dX = sum over the operations Y_k that use X of  (dY_k/dX)^T dL/dY_k
 
@@ -24,7 +25,7 @@ Intermediate tensors keep the gradient of the latest backward pass, so a chapter
 dL/dY for a hidden Y too.
 
 Broadcasting: numpy stretches a (1 x d) bias over n rows; the backward rule then sums the
-gradient over the stretched axes, see :func:`unbroadcast`.
+gradient over the stretched axes (Eq. 13.2), see :func:`unbroadcast`.
 
 Everything is float64 and vectorised: no Python loop runs over entries (``conv2d``'s
 backward loops over the kh * kw kernel offsets only). Inside ``with no_grad():`` no graph is
@@ -126,7 +127,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum ``grad`` over the axes numpy broadcasting stretched, so it gets ``shape`` back.
 
     If X of shape ``shape`` was broadcast to Y, each entry of X was used once per copy, so
-    dL/dX = sum of G over the copied axes (chapter 13): for a bias b added to every
+    dL/dX = sum of G over the copied axes (Eq. 13.2, chapter 13): for a bias b added to every
     row of an n x d matrix, dL/db = 1^T G.
     """
     if grad.shape == shape:
@@ -238,7 +239,7 @@ class Tensor:
         self.grad = self._own_grad = None
 
     def _accumulate(self, grad: np.ndarray, index=None) -> None:
-        """Add one contribution to dL/d(self) (the sum in the chain rule); with ``index``, to dL/d(self[index]).
+        """Add one contribution to dL/d(self) (the sum in Eq. 13.1); with ``index``, to dL/d(self[index]).
 
         The first contribution to an intermediate tensor is kept as it is (no copy). Adding
         more is done in place, into an array this tensor allocated itself (``_own_grad``), so
@@ -262,7 +263,7 @@ class Tensor:
             np.add.at(self.grad, index, grad)
 
     def backward(self, grad=None) -> None:
-        """Fill ``.grad`` of every tensor this one depends on with dL/d(tensor) (chain rule).
+        """Fill ``.grad`` of every tensor this one depends on with dL/d(tensor) (Eq. 13.1).
 
         For a scalar L, ``grad`` defaults to dL/dL = 1. For a non-scalar Y, pass ``grad`` = G
         (same shape as Y): the result is then the gradient of sum(G * Y).
@@ -300,7 +301,7 @@ class Tensor:
         return other, data
 
     def __add__(self, other) -> "Tensor":
-        """Y = A + B.  dL/dA = G, dL/dB = G (each summed back to its shape)."""
+        """Y = A + B.  dL/dA = G, dL/dB = G (each summed back to its shape, Eq. 13.2)."""
         other, data = self._binary(other, np.add, "+")
         a, b = self, other
 
@@ -382,7 +383,7 @@ class Tensor:
     def __matmul__(self, other) -> "Tensor":
         """Y = A B (matrix product; leading axes broadcast as in numpy.matmul).
 
-        dL/dA = G B^T,  dL/dB = A^T G  (chapter 13), with the transposes on the last
+        dL/dA = G B^T,  dL/dB = A^T G  (Eq. 13.3, chapter 13), with the transposes on the last
         two axes and the gradients summed over broadcast batch axes. A 1-d operand is a row
         (on the left) or a column (on the right), as in numpy.
         """
@@ -606,7 +607,7 @@ class Tensor:
 def softmax(x, axis: int = -1) -> Tensor:
     """A = softmax(X) along ``axis``: A_j = exp(X_j - max X) / sum_k exp(X_k - max X) (Eq. 2.4).
 
-    Backward (the softmax Jacobian dA_j/dX_i = A_j (delta_ij - A_i), chapter 13):
+    Backward (the softmax Jacobian dA_j/dX_i = A_j (delta_ij - A_i), Eq. 13.4):
         dL/dX = A * (G - sum_j G_j A_j)
     Entries equal to -inf (a causal mask, Eq. 2.6) get weight 0 and gradient 0.
     """
@@ -641,7 +642,7 @@ def layer_norm(x, gamma, beta, eps: float = 1e-5) -> Tensor:
 
     mu and sigma^2 are the mean and the (biased) variance of each row. With
     x^ = (x - mu) r, r = 1 / sqrt(sigma^2 + eps) and Gx^ = G * gamma, the backward is
-    (chapter 13):
+    (Eq. 13.5, chapter 13):
         dL/dx = r (Gx^ - mean(Gx^) - x^ mean(Gx^ * x^))      row by row
         dL/dgamma = sum over rows of G * x^,   dL/dbeta = sum over rows of G.
     ``gamma`` or ``beta`` may be None (no scale, no shift).
@@ -708,7 +709,7 @@ def cross_entropy(logits, targets) -> Tensor:
     """L = (1/N) sum_i -log softmax(l_i)[y_i], the mean over N rows (L_ins, chapter 6).
 
     ``logits`` is (N, C) (or (..., C), every leading position being a row), ``targets`` an
-    integer array of the leading shape. Backward (chapter 13):
+    integer array of the leading shape. Backward (Eq. 13.6, chapter 13):
         dL/dl_i = (softmax(l_i) - onehot(y_i)) / N      (times the upstream scalar G)
     """
     logits = _tensor(logits, "logits")
@@ -804,7 +805,7 @@ def conv2d(x, weight, bias=None, stride: int = 1, padding: int = 0) -> Tensor:
 
     Y[n, o, i, j] = b_o + sum_{c, p, q} W[o, c, p, q] X_pad[n, c, s i + p, s j + q]
     computed as one matrix product: the patches of X_pad are laid out as the rows of a matrix
-    ("im2col", P of shape (N Ho Wo) x (C kh kw)), so Y = P W^T + b. Backward (the matrix-product rule again):
+    ("im2col", P of shape (N Ho Wo) x (C kh kw)), so Y = P W^T + b. Backward (Eq. 13.3 again):
         dL/dW = G^T P,   dL/db = sum of G over n, i, j,
         dL/dP = G W, added back into dL/dX_pad patch by patch ("col2im": a loop over the
         kh * kw kernel offsets only), then the padding is cut off.
@@ -919,7 +920,7 @@ class _Optimizer:
 
 
 class SGD(_Optimizer):
-    """Plain gradient descent: theta <- theta - lr * dL/dtheta (chapter 13)."""
+    """Plain gradient descent: theta <- theta - lr * dL/dtheta (Eq. 13.7, chapter 13)."""
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
@@ -929,7 +930,7 @@ class SGD(_Optimizer):
 
 
 class Adam(_Optimizer):
-    """Adam (Kingma and Ba 2015) with bias correction, as ``torch.optim.Adam`` (chapter 13).
+    """Adam (Kingma and Ba 2015) with bias correction, as ``torch.optim.Adam`` (Eq. 13.8).
 
     With g = dL/dtheta at step t = 1, 2, ...:
         m <- b1 m + (1 - b1) g,        v <- b2 v + (1 - b2) g^2
