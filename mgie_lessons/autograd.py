@@ -9,9 +9,9 @@ the equation in the docstring, so each rule can be read and checked on its own.
 
 Notation used in the docstrings: for an operation Y = f(X), G = dL/dY is the upstream
 gradient (same shape as Y; the chapter writes it nabla_Y) and dL/dX is what the rule adds to
-X's gradient. Equation numbers 13.x are those of chapter 13 (:mod:`mgie_lessons.learning`). Products of
-arrays written without a symbol are matrix products; ``*`` is entry-by-entry; ``1`` is a
-vector of ones. Chain rule on a computational graph (Eq. 13.1, chapter 13):
+X's gradient. Products of arrays written without a symbol are matrix products; ``*`` is
+entry-by-entry; ``1`` is a vector of ones. Equation numbers 13.x are chapter 13's (see
+:mod:`mgie_lessons.learning`). Chain rule on a computational graph (Eq. 13.1):
 
     dL/dX = sum over the operations Y_k that use X of  (dY_k/dX)^T dL/dY_k
 
