@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from .. import learning
 from ..validation import check_int
 from .attention import _GlyphCache
-from .common import BlitRenderer, figure_png, label_axes, new_figure, nice_ceiling
+from .common import _encode_canvas, figure_png, freeze_layout, label_axes, new_figure, nice_ceiling
 
 __all__ = [
     "graph_figure",
@@ -159,14 +159,21 @@ def curves_alt_text(curves: dict, *, what: str = "training runs") -> str:
     return f"Loss curves of {len(curves)} {what}, loss L_ins against the training step. " + "; ".join(parts) + "."
 
 
-def loss_curves_figure(curves: dict, *, title: str, dpi: int = 80, log_scale: bool = False):
-    """One line per entry of ``curves`` (label -> losses at steps 0, 1, 2, ...)."""
+def loss_curves_figure(curves: dict, *, title: str, dpi: int = 80, log_scale: bool = False,
+                       reference: tuple | None = None):
+    """One line per entry of ``curves`` (label -> losses at steps 0, 1, 2, ...).
+
+    ``reference`` = (value, label) adds a dashed horizontal line (e.g. the best constant loss).
+    """
     if not curves:
         raise ValueError("curves must contain at least one run")
     figure, ax = new_figure(width=6.4, height=3.2, dpi=dpi)
     for label, losses in curves.items():
         losses = np.asarray(losses, dtype=float)
         ax.plot(np.arange(len(losses)), losses, label=label, linewidth=1.6)
+    if reference is not None:
+        value, label = reference
+        ax.axhline(float(value), color="#777777", linestyle="--", linewidth=1, label=label)
     if log_scale:
         ax.set_yscale("log")
     else:
@@ -334,27 +341,53 @@ class _NumberStamp(Artist):
         self.stale = False
 
 
-class KeyedBlitRenderer(BlitRenderer):
-    """A :class:`~mgie_lessons.plots.common.BlitRenderer` that keeps one background per key.
+class KeyedBlitRenderer:
+    """Redraw only the changing artists over a cached picture of the rest, one picture per key.
 
-    The panel's static parts (titles, grey curves) depend on the parameter shown and on what is
-    trained: ten combinations. :meth:`use` switches to the background of a key, drawing it only
-    the first time, so changing the dropdowns back and forth is as cheap as moving a slider.
+    The classic blitting technique (as :class:`~mgie_lessons.plots.common.BlitRenderer`), with
+    the cached pictures indexed by a key the caller names: the panel's static parts (titles,
+    grey curves) depend on the parameter shown and on what is trained, ten combinations.
+    :meth:`use` switches to a key's picture, drawing it only the first time, so changing the
+    dropdowns back and forth is as cheap as moving a slider. Pass :meth:`png` as a panel's
+    ``render``.
     """
 
     def __init__(self, figure, dynamic, key=None):
-        super().__init__(figure, dynamic)
+        freeze_layout(figure)
+        self.figure = figure
+        self.canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
+        self.dynamic = list(dynamic)
         self.key = key
         self.saved: dict = {}
+        self.full_draws = 0
 
     def use(self, key) -> None:
         """The figure's static parts now show ``key``'s state."""
         self.key = key
-        self._background = self.saved.get(key)
 
-    def _capture_background(self) -> None:
-        super()._capture_background()
-        self.saved[self.key] = self._background
+    def _capture(self):
+        visible = [artist.get_visible() for artist in self.dynamic]
+        for artist in self.dynamic:
+            artist.set_visible(False)
+        try:
+            self.canvas.draw()
+            picture = self.canvas.copy_from_bbox(self.figure.bbox)
+        finally:
+            for artist, was_visible in zip(self.dynamic, visible):
+                artist.set_visible(was_visible)
+        self.full_draws += 1
+        return picture
+
+    def png(self) -> bytes:
+        """Restore the key's picture (drawing it the first time), draw the dynamic artists, encode."""
+        if self.key not in self.saved:
+            self.saved[self.key] = self._capture()
+        self.canvas.restore_region(self.saved[self.key])
+        renderer = self.canvas.get_renderer()
+        for artist in self.dynamic:
+            if artist.get_visible():
+                artist.draw(renderer)
+        return _encode_canvas(self.canvas)
 
 
 def _heatmap(ax, values):
@@ -429,8 +462,18 @@ def explore_alt_text(shown: dict) -> str:
             f"going from {shown['loss_start']:.3f} to {shown['loss_now']:.3f} at step {shown['steps']}.")
 
 
+@functools.lru_cache(maxsize=4)
+def _static_figure(which: str, dpi: int) -> ExploreFigure:
+    drawn, _ = explore_figure(HEATMAP_PARAMETERS[0], 0.1, MAX_STEPS, which, dpi=dpi, width=8.6, height=2.8)
+    drawn.figure.canvas.draw()
+    drawn.figure.set_layout_engine("none")      # every frame keeps the first frame's layout
+    return drawn
+
+
 def render_explore(lr, parameter, *, which: str = "all", steps: int = MAX_STEPS, dpi: int = 60) -> tuple[bytes, str]:
-    """(PNG, alt text) for the kernel-free controls: one learning rate, one parameter."""
-    lr = float(lr)
-    drawn, shown = explore_figure(parameter, lr, steps, which, dpi=dpi, width=8.6, height=2.8)
+    """(PNG, alt text) for the kernel-free controls: one learning rate, one parameter.
+
+    The frames of one page share a figure that is updated and drawn whole for each frame."""
+    drawn = _static_figure(which, dpi)
+    shown = drawn.update(check_parameter(parameter), nearest_rate_index(float(lr)), check_steps(steps))
     return figure_png(drawn.figure), explore_alt_text(shown)
