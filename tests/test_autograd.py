@@ -548,3 +548,33 @@ def test_bad_input_raises_value_error_naming_the_parameter(case):
     make, name = BAD_INPUTS[case]
     with pytest.raises(ValueError, match=name):
         make()
+
+
+# --- the benchmark tool (tools/bench_autograd.py) runs and its three blocks agree ---------------
+
+def test_benchmark_tool_runs_and_its_implementations_agree(tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "bench_autograd.py"
+    spec = importlib.util.spec_from_file_location("bench_autograd", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "bench.json"
+    assert bench.main(["--runs", "1", "--warmup", "0", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["agreement"]["autograd_vs_numpy_output"] < 1e-12
+    assert report["results"]["autograd forward+backward"]["wall_ms"] > 0
+    # the block's gradients match a central difference along one random direction of all parameters
+    x, params, upstream = bench.make_inputs()
+    mask = bench.causal_mask(x.shape[1])
+    tensors = {name: Tensor(value, requires_grad=True) for name, value in params.items()}
+    bench.autograd_step(x, tensors, mask, upstream)
+    direction = {name: np.random.default_rng(1).standard_normal(value.shape) for name, value in params.items()}
+    predicted = sum(float(np.sum(tensors[name].grad * direction[name])) for name in params)
+
+    def loss(sign):
+        moved = {name: value + sign * STEP * direction[name] for name, value in params.items()}
+        return float(np.sum(bench.numpy_block(x, moved, mask) * upstream))
+    assert (loss(1) - loss(-1)) / (2 * STEP) == pytest.approx(predicted, rel=1e-6)

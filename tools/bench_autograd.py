@@ -184,7 +184,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--runs", type=int, default=50, help="timed repetitions per implementation (median)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed calls of each implementation first")
     args = parser.parse_args(argv)
+    if args.runs < 1 or args.warmup < 0:
+        parser.error("--runs must be >= 1 and --warmup >= 0")
 
     x, params, upstream = make_inputs()
     mask = causal_mask(SEQUENCE)
@@ -203,7 +206,7 @@ def main(argv=None) -> int:
         t_params = {name: torch.tensor(value, requires_grad=True) for name, value in params.items()}
         tx, tmask, tup = torch.tensor(x), torch.tensor(mask), torch.tensor(upstream)
         functions["torch forward+backward"] = lambda: torch_step(torch, tx, t_params, tmask, tup)
-    results = measure(functions, args.runs)
+    results = measure(functions, args.runs, args.warmup)
 
     print(f"one pre-norm transformer block, batch {BATCH}, sequence {SEQUENCE}, width {WIDTH}, "
           f"{HEADS} heads, float64; median of {args.runs} runs")
