@@ -19,6 +19,11 @@ from ..validation import check_int
 from .attention import _GlyphCache
 from .common import _encode_canvas, figure_png, freeze_layout, label_axes, new_figure, nice_ceiling
 
+try:   # pictures drawn for high-density screens, where plots.common offers it
+    from .common import HIDPI_SCALE, set_pixel_scale
+except ImportError:  # pragma: no cover - an older plots.common: one device pixel per CSS pixel
+    HIDPI_SCALE, set_pixel_scale = 1, None
+
 __all__ = [
     "graph_figure",
     "graph_alt_text",
@@ -33,6 +38,7 @@ __all__ = [
     "nearest_rate_index",
     "ExploreFigure",
     "KeyedBlitRenderer",
+    "HIDPI_SCALE",
     "explore_figure",
     "explore_alt_text",
     "render_explore",
@@ -409,12 +415,17 @@ def _heatmap(ax, values):
 
 
 def explore_figure(parameter: str = "W1", lr: float = 0.1, steps: int = MAX_STEPS, which: str = "all", *,
-                   dpi: int = 72, width: float = 9.0, height: float = 2.9) -> tuple[ExploreFigure, dict]:
-    """The panel's figure for a first setting; returns (figure, what it shows)."""
+                   dpi: int = 72, width: float = 9.0, height: float = 2.875, scale: float = 1) -> tuple[ExploreFigure, dict]:
+    """The panel's figure for a first setting; returns (figure, what it shows).
+
+    ``dpi`` is the density at the display size; ``scale`` device pixels per CSS pixel (the panel
+    passes HIDPI_SCALE)."""
     check_parameter(parameter)
     runs = explore_runs(which)
-    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    figure = Figure(figsize=(width, height), dpi=dpi * scale, layout="constrained")
     FigureCanvasAgg(figure)
+    if set_pixel_scale is not None:
+        set_pixel_scale(figure, scale)
     start_ax, now_ax, curve_ax = figure.subplots(1, 3, gridspec_kw={"width_ratios": [1.0, 1.0, 1.9]})
     zeros = np.zeros((2, 2))
     start_image, start_texts = _heatmap(start_ax, zeros)

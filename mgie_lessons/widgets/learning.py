@@ -77,7 +77,7 @@ def make_panel() -> Panel:
                                   style=style),
     }
     drawn, first = learning_plots.explore_figure(DEFAULTS["parameter"], DEFAULTS["lr"], DEFAULTS["steps"],
-                                                 DEFAULTS["train"])
+                                                 DEFAULTS["train"], scale=learning_plots.HIDPI_SCALE)
     renderer = learning_plots.KeyedBlitRenderer(drawn.figure, drawn.dynamic_artists(),
                                                 key=(DEFAULTS["parameter"], DEFAULTS["train"]))
     summary = widgets.HTML(value=_summary_html(first))
@@ -101,5 +101,6 @@ def render_from_scratch(values: dict) -> bytes:
     """Benchmark baseline: a NEW figure for ``values`` (the runs themselves are cached)."""
     settings = compute(values)
     lr = learning_plots.LEARNING_RATES[settings["rate_index"]]
-    drawn, _ = learning_plots.explore_figure(settings["parameter"], lr, settings["steps"], settings["which"])
+    drawn, _ = learning_plots.explore_figure(settings["parameter"], lr, settings["steps"], settings["which"],
+                                             scale=learning_plots.HIDPI_SCALE)
     return figure_png(drawn.figure)
