@@ -30,10 +30,10 @@ Beside these, the chapter uses:
   Sec. 2.2): query and key pairs of coordinates are turned by an angle proportional to the
   position m,
 
-      R_m = diag of 2 x 2 rotations by m theta_i,  theta_i = base^(-2(i-1)/d),  i = 1..d/2   (Eq. 2.12)
-      q_m~ = R_m q_m,  k_n~ = R_n k_n,  q_m~ . k_n~ = q_m^T R_(n-m) k_n                        (Eq. 2.13)
+      R_p = diag of 2 x 2 rotations by p theta_i,  theta_i = base^(-2(i-1)/d),  i = 1..d/2   (Eq. 2.12)
+      q_p~ = R_p q_p,  k_p'~ = R_p' k_p',  q_p~ . k_p'~ = q_p^T R_(p'-p) k_p'                 (Eq. 2.13)
 
-  so the score depends on the positions only through n - m. With d = 2 there is a single
+  so the score depends on the positions only through p' - p. With d = 2 there is a single
   frequency theta_1 = 1 radian per position. :func:`rotary_frequencies`,
   :func:`apply_rotary`, :func:`exact_apply_rotary`, :func:`rotary_self_attention`,
   :func:`rotary_score`.
@@ -518,9 +518,9 @@ def score_variance(d_k: int, n_samples: int, rng=None, scale: bool = True) -> fl
 
 
 def permutation_matrix(order) -> np.ndarray:
-    """P with (P X)[i] = X[order[i]] (Eq. 2.11, chapter 2).
+    """Pi with (Pi X)[i] = X[order[i]] (Eq. 2.11, chapter 2).
 
-    Unmasked self-attention satisfies Attention(P X) = P Attention(X): it
+    Unmasked self-attention satisfies Attention(Pi X) = Pi Attention(X): it
     does not know the order of the tokens. ``order`` must list 0..n-1, each
     once.
     """
@@ -892,9 +892,9 @@ def rotary_self_attention(X, W_q, W_k, W_v, causal: bool = True, *, positions=No
 
 
 def rotary_score(q, k, m: float, n: float, base: float = 10000.0) -> float:
-    """(R_m q) . (R_n k), the score of a query at position m with a key at position n (Eq. 2.13).
+    """(R_p q) . (R_p' k): query at position p = ``m``, key at position p' = ``n`` (Eq. 2.13).
 
-    Equals q^T R_(n-m) k: shifting both positions by the same amount leaves it unchanged.
+    Equals q^T R_(p'-p) k: shifting both positions by the same amount leaves it unchanged.
     """
     q = as_array(q, "q", ndim=1)
     k = as_array(k, "k", ndim=1, shape=q.shape)

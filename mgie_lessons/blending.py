@@ -17,7 +17,7 @@ blending, thresholded (> 1/2) for attention masking:
 
 The toy feature pyramid: level l is the image average-pooled by 2^l (32 -> 16 -> 8 -> 4):
 
-    f_l = P_l(x)                                                        (Eq. 11.3)
+    phi_l = Pool_l(x)                                                   (Eq. 11.3)
 
 Cross-attention masking (PFB-Diff, ldm/modules/attention.py, ``CrossAttention.forward``):
 for a restricted token j, positions i outside the region get logit -inf before the softmax:
@@ -29,10 +29,10 @@ The toy edit, one step t (t = T, ..., 1) at every level l of L levels, with gate
 attention weight a position gives to the edit tokens), hat colour c and step size eta:
 
     g_l = A_l s                                   (s: edit strength of each token)  (Eq. 11.6)
-    f~_l = f_l + eta * g_l * (c - f_l)                                  (Eq. 11.7)
-    f^_l = blend(f~_l, P_l(x_ref), m_l) if l is a blended level and t > T - k, else f~_l
+    phi~_l = phi_l + eta * g_l * (c - phi_l)                            (Eq. 11.7)
+    phi^_l = blend(phi~_l, Pool_l(x_ref), m_l) if l is a blended level and t > T - k, else phi~_l
                                                                          (Eq. 11.8)
-    x_{t-1} = x_t + (1/L) sum_l R_l(f^_l - f_l)     (R_l: repeat each cell 2^l times) (Eq. 11.9)
+    x_{t-1} = x_t + (1/L) sum_l Up_l(phi^_l - phi_l)  (Up_l: repeat each cell 2^l times) (Eq. 11.9)
 
 "Progressive" in the book's toy: blending at several levels at once, during the first k of
 the T steps (PFB-Diff blends while the timestep t > t_combine). How much the image changed:
@@ -184,7 +184,7 @@ def avg_pool(x, factor: int) -> np.ndarray:
 
 
 def upsample(x, factor: int) -> np.ndarray:
-    """Nearest-neighbour upsampling: repeat each cell factor x factor times (the R_l of Eq. 11.9)."""
+    """Nearest-neighbour upsampling: repeat each cell factor x factor times (the Up_l of Eq. 11.9)."""
     x = as_array(x, "x")
     factor = check_int(factor, "factor", minimum=1)
     if x.ndim not in (2, 3) or x.size == 0:
@@ -246,7 +246,7 @@ def exact_resize_mask(mask, shape, *, threshold=None) -> sympy.Matrix:
 
 
 def feature_pyramid(image, n_levels: int) -> tuple[np.ndarray, ...]:
-    """f_l = P_l(x): the image average-pooled by 2^l for l = 0, ..., L - 1 (Eq. 11.3).
+    """phi_l = Pool_l(x): the image average-pooled by 2^l for l = 0, ..., L - 1 (Eq. 11.3).
 
     ``image`` is (S, S) or (S, S, C) with S divisible by 2^(L - 1). Level 0 is the image itself.
     In a real UNet the levels are learned feature maps of the encoder; here they are plain

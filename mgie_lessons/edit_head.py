@@ -11,7 +11,7 @@ last-layer hidden states one step *before* the m = 8 [IMG] tokens (the states th
 (``embed_tokens.weight[-8:]``, L300; ``self.llm2hid(llm + emb)``, L199):
 
     X^(0) = S_0 W_in + 1 b_in                                      (Eq. 10.1, m x d_model)
-    LN(x) = gamma * (x - mean(x)) / sqrt(var(x) + eps) + beta       (Eq. 10.2, row by row)
+    LN(x) = gamma * (x - mean(x)) / sqrt(var(x) + eps) + b_LN       (Eq. 10.2, row by row)
     head_h = softmax((A W_q^h + b_q^h)(B W_k^h + b_k^h)^T / sqrt(d_head)) (B W_v^h + b_v^h)
     MHA(A, B) = [head_1, ..., head_H] W_o + 1 b_o                   (Eq. 10.3)
     encoder layer:  X <- X + MHA(LN(X), LN(X));  X <- X + FFN(LN(X))               (Eq. 10.4)
@@ -105,10 +105,10 @@ LAYER_NORM_EPS = 1e-5
 # ---------------------------------------------------------------------------
 
 def layer_norm(x, gamma=None, beta=None, eps: float = LAYER_NORM_EPS) -> np.ndarray:
-    """LN(x) = gamma * (x - mean(x)) / sqrt(var(x) + eps) + beta, row by row (Eq. 10.2, chapter 10).
+    """LN(x) = gamma * (x - mean(x)) / sqrt(var(x) + eps) + b_LN, row by row (Eq. 10.2, chapter 10).
 
     ``x`` is (n x d); mean and (biased) variance are taken over each row's d entries, as
-    ``torch.nn.LayerNorm`` does. ``gamma`` and ``beta`` (length d) default to 1 and 0, so each
+    ``torch.nn.LayerNorm`` does. ``gamma`` and ``beta`` (the book's gamma and b_LN, length d) default to 1 and 0, so each
     output row has mean 0 and variance var / (var + eps), i.e. 1 up to eps.
     """
     x = as_matrix(x, "x")

@@ -189,7 +189,7 @@ def greedy_generate(next_token_scores, prompt, vocabulary, *, max_new_tokens: in
 
     ``next_token_scores(words)`` returns one score (a logit) per word of ``vocabulary`` for the
     token after ``words``. Generation stops when ``stop_token`` ([IMG0]) is produced, and then
-    the tokens ``append_after_stop`` ([IMG1]..[IMG7]) are appended, because MGIE's targets always
+    the tokens ``append_after_stop`` ([IMG1]..[IMG7], after [IMG0]) are appended, because MGIE's targets always
     end with all eight in order (mgie_train.py L531); or after ``max_new_tokens`` steps. Ties go
     to the earlier word of ``vocabulary``. MGIE's demo generates this way: ``do_sample=False,
     num_beams=1`` (demo.ipynb).

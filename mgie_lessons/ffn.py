@@ -29,7 +29,7 @@ A LLaMA layer wraps attention and the FFN in residual connections, each branch r
 RMS-normalised copy of its input ("pre-norm"; Touvron et al. 2023, Sec. 2.2; RMSNorm from Zhang &
 Sennrich 2019, Eq. 4):
 
-    RMSNorm(x) = g * x / sqrt(mean_j x_j^2 + eps)                                  (Eq. 3.9)
+    RMSNorm(x) = gamma * x / sqrt(mean_j x_j^2 + eps)                                  (Eq. 3.9)
     Y' = X + Attn(RMSNorm(X)),   Y = Y' + FFN(RMSNorm(Y'))                          (Eq. 3.10)
 
 (:func:`rms_norm`, :func:`exact_rms_norm`, :func:`pre_norm_layer`). In code the fields are named in words: ``pre_activation``
@@ -258,11 +258,11 @@ def swiglu_feed_forward(X, W_gate, W_up, W_down) -> SwiGLUResult:
 # ---------------------------------------------------------------------------
 
 def rms_norm(X, gain=None, eps: float = 1e-6) -> np.ndarray:
-    """RMSNorm(x) = g * x / sqrt(mean_j x_j^2 + eps), row by row (Eq. 3.9, chapter 3).
+    """RMSNorm(x) = gamma * x / sqrt(mean_j x_j^2 + eps), row by row (Eq. 3.9, chapter 3).
 
     Each row is divided by its root mean square, so (with g = 1 and eps = 0) every row ends with
     mean square 1: only its direction survives. Unlike LayerNorm, nothing is subtracted.
-    ``gain`` g (length d, learned in LLaMA) defaults to ones; ``eps`` keeps a zero row finite.
+    ``gain`` gamma (length d, learned in LLaMA) defaults to ones; ``eps`` keeps a zero row finite.
     """
     X = as_matrix(X, "X")
     g = np.ones(X.shape[1]) if gain is None else as_vector(gain, "gain", length=X.shape[1])

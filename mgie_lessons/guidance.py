@@ -6,9 +6,9 @@ its pseudo-inverse D. Like the real VAE it downsamples by 8 and keeps 4 channels
 image gives a 4x32x32 latent in Stable Diffusion; our 32x32x3 toy image gives 4x4x4); unlike it,
 it is linear and keeps only a patch's three colour means and its top-versus-bottom contrast.
 
-    z[:, i, j] = W vec(patch_ij),  W in R^{4 x 192} with orthonormal rows       (Eq. 9.1, encode)
-    patch_ij = W^+ z[:, i, j] = W^T z[:, i, j]                                   (Eq. 9.2, decode)
-    UNet input = cat[z_t, E(V)] along channels (4 + 4 = 8 channels in MGIE)      (Eq. 9.3)
+    z[:, i, j] = W_enc vec(patch_ij),  W_enc in R^{4 x 192}, orthonormal rows   (Eq. 9.1, Enc)
+    patch_ij = W_enc^+ z[:, i, j] = W_enc^T z[:, i, j]                           (Eq. 9.2, Dec)
+    UNet input = cat[z_t, Enc(V)] along channels (4 + 4 = 8 channels in MGIE)      (Eq. 9.3)
     eps~ = eps(z,0,0) + s_V [eps(z,V,0) - eps(z,0,0)] + s_X [eps(z,V,U) - eps(z,V,0)]  (Eq. 9.4)
     x^_0(eps~) = same combination of x^_0(eps(z,0,0)), x^_0(eps(z,V,0)), x^_0(eps(z,V,U)) (Eq. 9.5)
     toy model: eps(z, c, u) = (z - sqrt(abar) (w c + m u)) / sqrt(1 - abar)      (Eq. 9.6)
@@ -76,7 +76,7 @@ LATENT_CHANNELS = 4
 #: Stable Diffusion's VAE: factor-8 downsampling to 4 channels (Rombach et al. 2022).
 SD_DOWNSAMPLING = 8
 SD_LATENT_CHANNELS = 4
-#: MGIE's UNet reads cat[z_t, E(V)]: 4 + 4 channels (conv_in widened, mgie_llava.py).
+#: MGIE's UNet reads cat[z_t, Enc(V)]: 4 + 4 channels (conv_in widened, mgie_llava.py).
 MGIE_UNET_IN_CHANNELS = 8
 #: diffusers' StableDiffusionInstructPix2PixPipeline defaults: image_guidance_scale, guidance_scale.
 DEFAULT_IMAGE_SCALE = 1.5
@@ -117,14 +117,14 @@ class GuidanceTerms:
 class OneStepEdit:
     """A one-step guided edit of the toy image with the toy noise model (chapter 9).
 
-    image_latent : E(V), (4, h, w)
+    image_latent : Enc(V), (4, h, w)
     z_t : the noisy latent at timestep t, (4, h, w)
-    unet_input : cat[z_t, E(V)], (8, h, w)
+    unet_input : cat[z_t, Enc(V)], (8, h, w)
     eps_uncond, eps_image, eps_full : eps(z,0,0), eps(z,V,0), eps(z,V,U)
     terms : :class:`GuidanceTerms` with the guided prediction
     latent_edit : x^_0 from the guided prediction (Eq. 8.9), (4, h, w)
-    image_edit : D(latent_edit) mapped to [0, 1] for display, (8h, 8w, 3)
-    image_reference : D(E(V)) in [0, 1], what the toy autoencoder keeps of the input
+    image_edit : Dec(latent_edit) mapped to [0, 1] for display, (8h, 8w, 3)
+    image_reference : D(Enc(V)) in [0, 1], what the toy autoencoder keeps of the input
     """
 
     t: int
@@ -164,7 +164,7 @@ def sd_latent_shape(height: int, width: int) -> tuple[int, int, int]:
 
 
 def unet_input_shape(height: int, width: int) -> tuple[int, int, int]:
-    """(8, H/8, W/8): MGIE's UNet input cat[z_t, E(V)] for an H x W image (Eq. 9.3)."""
+    """(8, H/8, W/8): MGIE's UNet input cat[z_t, Enc(V)] for an H x W image (Eq. 9.3)."""
     channels, h, w = sd_latent_shape(height, width)
     return (2 * channels, h, w)
 
@@ -195,16 +195,16 @@ def _decoder() -> np.ndarray:
 
 
 def toy_encoder_matrix() -> np.ndarray:
-    """W (4 x 192): rows = R, G and B mean (each times 8) and top-minus-bottom contrast of a patch.
+    """W_enc (4 x 192): rows = R, G and B mean (each times 8) and top-minus-bottom contrast of a patch.
 
     A patch is flattened in (row, column, colour) order. The rows are orthonormal, so the
-    pseudo-inverse W^+ equals W^T (Eq. 9.1).
+    pseudo-inverse W_enc^+ equals W_enc^T (Eq. 9.1).
     """
     return np.array(_encoder())
 
 
 def toy_decoder_matrix() -> np.ndarray:
-    """W^+ (192 x 4), the Moore-Penrose pseudo-inverse of the encoder matrix (Eq. 9.2)."""
+    """W_enc^+ (192 x 4), the Moore-Penrose pseudo-inverse of the encoder matrix (Eq. 9.2)."""
     return np.array(_decoder())
 
 
@@ -224,7 +224,7 @@ def _check_latent(latent, name: str = "latent", channels: int | None = LATENT_CH
 
 
 def toy_encode(image) -> np.ndarray:
-    """E(x): an (H, W, 3) image to a (4, H/8, W/8) latent, patch by patch (Eq. 9.1).
+    """Enc(x): an (H, W, 3) image to a (4, H/8, W/8) latent, patch by patch (Eq. 9.1).
 
     A STAND-IN for Stable Diffusion's VAE encoder (same factor 8 and 4 channels, but linear).
     Works on any real values; the book feeds it images mapped to [-1, 1].
@@ -238,7 +238,7 @@ def toy_encode(image) -> np.ndarray:
 
 
 def toy_decode(latent) -> np.ndarray:
-    """D(z): a (4, h, w) latent to an (8h, 8w, 3) image with the pseudo-inverse W^+ (Eq. 9.2)."""
+    """Dec(z): a (4, h, w) latent to an (8h, 8w, 3) image with the pseudo-inverse W_enc^+ (Eq. 9.2)."""
     latent = _check_latent(latent)
     _, rows, cols = latent.shape
     flat = np.einsum("pk,kij->ijp", _decoder(), latent)
@@ -247,7 +247,7 @@ def toy_decode(latent) -> np.ndarray:
 
 
 def patch_projection(image) -> np.ndarray:
-    """D(E(x)) = W^+ W applied to every patch: the part of each patch the toy latent can hold.
+    """Dec(Enc(x)) = W_enc^+ W_enc applied to every patch: the part of each patch the toy latent can hold.
 
     Each 8x8 patch becomes its three colour means plus its top-versus-bottom contrast: the top
     half of the patch is shifted by +c and the bottom half by -c (the same c in all three
@@ -262,7 +262,7 @@ def patch_projection(image) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 def instructpix2pix_input(z_t, image_latent) -> np.ndarray:
-    """cat[z_t, E(V)] along the channel axis (axis 0): the UNet's input (Eq. 9.3).
+    """cat[z_t, Enc(V)] along the channel axis (axis 0): the UNet's input (Eq. 9.3).
 
     MGIE: ``self.unet(torch.cat([lat_noise, lat_inp], dim=1), ts, hid_edit)`` (mgie_llava.py;
     dim=1 there because axis 0 is the batch).
@@ -378,7 +378,7 @@ def _uniform_patch_latent(colour) -> np.ndarray:
 def toy_instruction_embedding() -> np.ndarray:
     """The toy's "add a blue hat" embedding u (4,): a push in latent space, applied in the hat region.
 
-    u = (E(blue patch) - E(sky patch)) / 7.5, so that at s_X = 7.5 the hat region turns from sky to
+    u = (Enc(blue patch) - Enc(sky patch)) / 7.5, so that at s_X = 7.5 the hat region turns from sky to
     HAT_COLOUR (a calibration of the toy, not a property of real models).
     """
     sky = toy_image(32)[0, 0]
@@ -476,7 +476,7 @@ def _rational(value, name: str):
 
 
 def exact_toy_encoder_matrix() -> sympy.Matrix:
-    """W exactly: entries 1/8 on the colour-mean rows and +-1/(8 sqrt 3) on the contrast row."""
+    """W_enc exactly: entries 1/8 on the colour-mean rows and +-1/(8 sqrt 3) on the contrast row."""
     rows = []
     for channel in range(3):
         rows.append([sympy.Rational(1, PATCH_SIZE) if p % 3 == channel else 0

@@ -102,7 +102,7 @@ STAGES = (
     Stage("visual_tokens", "Visual tokens", (4,), "MGIE: [IMG0] ... [IMG7]\nseed: $\\mathbf{u}_1, \\dots, \\mathbf{u}_4$"),
     Stage("edit_head", "Edit head", (10,), "77 learned queries\n$\\mathbf{U}$: 77 x 768"),
     Stage("denoising", "Diffusion denoising", (5, 8, 9),
-          "UNet on $[\\mathbf{z}_t,\\ \\mathcal{E}(\\mathcal{V})]$,\nreads $\\mathbf{U}$ by cross-attention"),
+          "UNet on $[\\mathbf{z}_t,\\ \\operatorname{Enc}(\\mathcal{V})]$,\nreads $\\mathbf{U}$ by cross-attention"),
     Stage("edited_image", "Edited image", (5,), "the last latent,\ndecoded"),
 )
 

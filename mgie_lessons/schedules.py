@@ -19,16 +19,16 @@ t is the paper's t + 1 shifted down by one; the formulas are the same.
              b = sqrt(abar_{t'}) sqrt(1 - abar_t) / sqrt(abar_t) - sqrt(1 - abar_{t'})  (Eq. 8.11)
     z_{t-1} = z_t - eta eps^_t                       (Eq. 8.12, the seed's update, for comparison)
     x_final - x_0 = -delta sqrt((1 - abar_s) / abar_s)  (Eq. 8.13, DDIM with eps + delta, any steps)
-    y = x / sqrt(abar),  sigma_t = sqrt((1 - abar_t) / abar_t) = 1 / sqrt(SNR(t))     (Eq. 8.14)
-    y_{t'} = y_t + (sigma_{t'} - sigma_t) eps        (Eq. 8.15, Euler step of dy/dsigma = eps)
+    x~ = x / sqrt(abar),  sigma_t = sqrt((1 - abar_t) / abar_t) = 1 / sqrt(SNR(t))     (Eq. 8.14)
+    x~_{t'} = x~_t + (sigma_{t'} - sigma_t) eps      (Eq. 8.15, Euler step of dx~/dsigma = eps)
     sigma_up = sqrt(sigma_{t'}^2 (sigma_t^2 - sigma_{t'}^2) / sigma_t^2),
     sigma_down = sqrt(sigma_{t'}^2 - sigma_up^2),
-    y_{t'} = y_t + (sigma_down - sigma_t) eps + sigma_up z            (Eq. 8.16, Euler ancestral)
+    x~_{t'} = x~_t + (sigma_down - sigma_t) eps + sigma_up xi         (Eq. 8.16, Euler ancestral)
     x_{t'} = sqrt(abar_{t'}) x^_0 + sqrt(1 - abar_{t'} - s^2) eps + s z,
-    s = eta sqrt((1 - abar_{t'}) / (1 - abar_t)) sqrt(1 - abar_t / abar_{t'})  (Eq. 8.17, DDIM with eta)
+    s = eta_DDIM sqrt((1 - abar_{t'}) / (1 - abar_t)) sqrt(1 - abar_t / abar_{t'})  (Eq. 8.17, DDIM with eta_DDIM)
 
 Eq. 8.15 multiplied by sqrt(abar_{t'}) is exactly the DDIM step (Eq. 8.11), and Eq. 8.16 is
-exactly Eq. 8.17 with eta = 1 (Song et al. 2021, Eqs. 12 and 16; Karras et al. 2022, section 3).
+exactly Eq. 8.17 with eta_DDIM = 1 (Song et al. 2021, Eqs. 12 and 16; Karras et al. 2022, section 3).
 
 Here abar_{-1} = 1: the step "to t' < 0" is the last one and lands on the clean image. The
 cosine schedule is Nichol & Dhariwal's (2021) with s = 0.008, built the way diffusers'
@@ -404,11 +404,11 @@ def noise_levels(alphas_cumprod) -> np.ndarray:
 
 
 def euler_step(x_t, t, t_prev, eps, alphas_cumprod) -> np.ndarray:
-    """One Euler step in the variables y = x / sqrt(abar), sigma = 1/sqrt(SNR) (Eqs. 8.14-8.15).
+    """One Euler step in the variables x~ = x / sqrt(abar), sigma = 1/sqrt(SNR) (Eqs. 8.14-8.15).
 
-    In those variables the forward process is y_t = x_0 + sigma_t eps, so along a path with fixed
-    eps, dy/dsigma = eps: the Euler step is y_{t'} = y_t + (sigma_{t'} - sigma_t) eps_theta. The
-    result is returned in the book's x variables, x_{t'} = sqrt(abar_{t'}) y_{t'}; t_prev < 0 means
+    In those variables the forward process is x~_t = x_0 + sigma_t eps, so along a path with fixed
+    eps, dx~/dsigma = eps: the Euler step is x~_{t'} = x~_t + (sigma_{t'} - sigma_t) eps_theta. The
+    result is returned in the book's x variables, x_{t'} = sqrt(abar_{t'}) x~_{t'}; t_prev < 0 means
     the final step (abar = 1, sigma = 0). It equals :func:`ddim_step` (chapter 8; Karras et al. 2022).
     """
     x_t = as_array(x_t, "x_t")
@@ -443,9 +443,9 @@ def ancestral_sigmas(sigma_from, sigma_to) -> AncestralSigmas:
 def euler_ancestral_step(y_t, sigma_from, sigma_to, eps, noise) -> np.ndarray:
     """One Euler-ancestral step in the y variables (Eq. 8.16, chapter 8).
 
-    y_{t'} = y_t + (sigma_down - sigma_from) eps + sigma_up z, with z = ``noise`` ~ N(0, I): an
+    x~_{t'} = x~_t + (sigma_down - sigma_from) eps + sigma_up xi, with xi = ``noise`` ~ N(0, I): an
     Euler step down to sigma_down, then fresh noise that brings the noise level back up to
-    sigma_to. ``y_t`` is diffusers' sigma-scaled sample (x_t / sqrt(abar_t)).
+    sigma_to. ``y_t`` is diffusers' sigma-scaled sample, the book's x~_t = x_t / sqrt(abar_t).
     """
     y_t = as_array(y_t, "y_t")
     eps = _check_same_shape(y_t, eps, "eps", "y_t")
@@ -458,7 +458,7 @@ def ddim_eta_step(x_t, t, t_prev, eps, alphas_cumprod, eta, noise) -> np.ndarray
     """DDIM's general step with stochasticity eta (Eq. 8.17; Song et al. 2021, Eqs. 12 and 16).
 
     x_{t'} = sqrt(abar_{t'}) x^_0 + sqrt(1 - abar_{t'} - s^2) eps + s z, with
-    s = eta sqrt((1 - abar_{t'}) / (1 - abar_t)) sqrt(1 - abar_t / abar_{t'}). eta = 0 is
+    s = eta_DDIM sqrt((1 - abar_{t'}) / (1 - abar_t)) sqrt(1 - abar_t / abar_{t'}). eta = 0 is
     :func:`ddim_step`; eta = 1 is the Euler-ancestral step in x variables (chapter 8).
     """
     x_t = as_array(x_t, "x_t")

@@ -1,13 +1,13 @@
 """Chapter 1: tokenization and embedding.
 
 An instruction is split into word tokens w_1, ..., w_n, and each token is looked
-up in an embedding table E (one row per word v_1, ..., v_|V| of the vocabulary),
+up in an embedding table E (one row per word v_1, ..., v_|𝕍| of the vocabulary),
 giving the matrix X whose row i is the embedding of token i:
 
     X[i, :] = E[w_i]                 (Eq. 1.1, lookup)
 
 The same lookup, written as a matrix product with the one-hot matrix O
-(n x |V|, O[i, j] = 1 exactly when w_i = v_j, else 0):
+(n x |𝕍|, O[i, j] = 1 exactly when w_i = v_j, else 0):
 
     X = O E                          (Eq. 1.2, one-hot view)
 
@@ -157,7 +157,7 @@ def distinct_words(tokens) -> list[str]:
 def table_matrix(table=None) -> tuple[list[str], np.ndarray]:
     """The embedding table as (vocabulary, E): E has one row per word, in the table's order.
 
-    This is the E of Eq. 1.2, shape (|V|, d); for the seed, (9, 2).
+    This is the E of Eq. 1.2, shape (|𝕍|, d); for the seed, (9, 2).
     """
     table = _checked_table(seed.EMBEDDING_TABLE if table is None else table)
     vocabulary = list(table)
@@ -183,7 +183,7 @@ def _checked_vocabulary(vocabulary) -> list[str]:
 
 
 def one_hot_matrix(tokens, vocabulary) -> np.ndarray:
-    """The one-hot matrix O of Eq. 1.2, shape (n, |V|) (chapter 1).
+    """The one-hot matrix O of Eq. 1.2, shape (n, |𝕍|) (chapter 1).
 
     O[i, j] = 1 if token i is ``vocabulary[j]``, else 0, so every row has exactly
     one 1. A token missing from ``vocabulary`` raises ``ValueError`` naming it.
@@ -203,8 +203,8 @@ def one_hot_matrix(tokens, vocabulary) -> np.ndarray:
 class OneHotEmbedding:
     """The pieces of X = O E (Eq. 1.2), by name.
 
-    tokens: the n tokens; vocabulary: the |V| words, in the order of E's rows;
-    one_hot: O (n x |V|); table: E (|V| x d); embedded: X = O E (n x d).
+    tokens: the n tokens; vocabulary: the |𝕍| words, in the order of E's rows;
+    one_hot: O (n x |𝕍|); table: E (|𝕍| x d); embedded: X = O E (n x d).
     """
 
     tokens: tuple

@@ -67,7 +67,7 @@ def _make_ex3_inputs(rng: np.random.Generator):
 
 
 def check_end_to_end_ex_3(student_function) -> Feedback:
-    """Write ``tied_logits(F, E)`` returning the (n x |V|) next-token logits."""
+    """Write ``tied_logits(F, E)`` returning the (n x |𝕍|) next-token logits."""
     return check_function(student_function, _tied_logits_reference, _make_ex3_inputs,
                           what="tied_logits", mistakes=[
                               (lambda F, E: (E @ F.T), "Your result is the transpose: rows should be "

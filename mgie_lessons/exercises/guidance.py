@@ -137,7 +137,7 @@ def check_guidance_ex_4(answer) -> Feedback:
 # --- Exercise 5: explore: which s_V keeps the background? -----------------------------------
 
 def outside_change(s_image: float, s_text: float = guidance.DEFAULT_TEXT_SCALE) -> float:
-    """Mean |x^_0 - E(V)| over the latent cells outside the hat region, for the toy one-step edit."""
+    """Mean |x^_0 - Enc(V)| over the latent cells outside the hat region, for the toy one-step edit."""
     edit = guidance.one_step_edit(toy_image(32), guidance.toy_instruction_embedding(), s_image, s_text)
     outside = guidance.latent_region_mask("hat") == 0
     return float(np.abs(edit.latent_edit - edit.image_latent)[:, outside].mean())

@@ -35,7 +35,7 @@ def _choice(answer, correct: str, hints: dict[str, str], what: str) -> Feedback:
 
 def check_tokens_ex_1(answer) -> Feedback:
     """Multiple choice: the shapes of O and E after adding [IMG0]..[IMG7] to the vocabulary and
-    appending them to an instruction of n tokens (vocabulary of |V| words, d dimensions)."""
+    appending them to an instruction of n tokens (vocabulary of |𝕍| words, d dimensions)."""
     return _choice(answer, "a", {
         "b": "The [IMG] tokens are also appended to the instruction, so the sequence gets longer: "
              "O has one row per token of the sequence.",
@@ -93,7 +93,7 @@ def _one_row_per_distinct_word(toks, vocabulary):
 
 
 def check_tokens_ex_3(function) -> Feedback:
-    """``function(tokens, vocabulary)`` must return O of Eq. 1.2 (n x |V|)."""
+    """``function(tokens, vocabulary)`` must return O of Eq. 1.2 (n x |𝕍|)."""
     return check_function(function, tokens.one_hot_matrix, _random_tokens_and_vocabulary, trials=6,
                           mistakes=[
                               (_transposed, "Your matrix is O transposed: O has one ROW per token and one "

@@ -47,7 +47,7 @@ def pipeline_figure(result: end_to_end.PipelineResult, alpha: float, *, clean_va
     """
     figure, axes = new_figure(width=9.0, height=6.2, dpi=dpi, nrows=2, ncols=2)
     (ax_weights, ax_visual), (ax_traj, ax_loss) = axes
-    labels = list(result.tokens) + [f"[IMG{i + 1}]" for i in range(result.img_hidden.shape[0])]
+    labels = list(result.tokens) + [f"[IMG{i}]" for i in range(result.img_hidden.shape[0])]
     weights = matrix_heatmap(result.attention.weights, ax=ax_weights, annotate=False,
                              title="Causal attention weights A (Eq. 2.4)",
                              xlabel="key token", ylabel="query token",
