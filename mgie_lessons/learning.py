@@ -14,7 +14,7 @@ array of X's shape; G = nabla_Y is the gradient arriving at an operation's outpu
     theta <- theta - lambda nabla_theta                        (gradient descent, SGD) (Eq. 13.7)
     s_k = b1 s_{k-1} + (1 - b1) g_k,  r_k = b2 r_{k-1} + (1 - b2) g_k * g_k,
     s^ = s_k / (1 - b1^k),  r^ = r_k / (1 - b2^k),
-    theta_k = theta_{k-1} - lambda s^ / (sqrt(r^) + delta)                  (Adam)    (Eq. 13.8)
+    theta_k = theta_{k-1} - lambda s^ / (sqrt(r^) + eps)                    (Adam)    (Eq. 13.8)
     attention (Eqs. 2.1-2.5) backwards, with G = nabla_H:                              (Eq. 13.9)
         nabla_A = G V^T,  nabla_V = A^T G,  nabla_S~ = A * (nabla_A - rowsum(A * nabla_A) 1^T),
         nabla_S = nabla_S~ / (sqrt(d_k) tau),  nabla_Q = nabla_S K,  nabla_K = nabla_S^T Q,
@@ -129,7 +129,7 @@ def _probability_vector(a, name: str) -> np.ndarray:
 
 
 def softmax_jacobian(a) -> np.ndarray:
-    """J = diag(a) - a a^T, the Jacobian da_j/dx_i = a_j (delta_ij - a_i) of a = softmax(x) (Eq. 13.4).
+    """J = diag(a) - a a^T, the Jacobian da_j/dx_i = a_j ([i = j] - a_i) of a = softmax(x) (Eq. 13.4).
 
     ``a`` is the softmax output (a probability vector of length V); J is V x V, symmetric, and
     every row and column sums to 0 (adding a constant to x changes nothing, Eq. 2.7).
@@ -139,7 +139,7 @@ def softmax_jacobian(a) -> np.ndarray:
 
 
 def exact_softmax_jacobian(logits) -> sympy.Matrix:
-    """Eq. 13.4 in sympy for a vector of logits: a_j (delta_ij - a_i) with a = exp(x) / sum exp(x)."""
+    """Eq. 13.4 in sympy for a vector of logits: a_j ([i = j] - a_i) with a = exp(x) / sum exp(x)."""
     values = as_vector(logits, "logits")
     exact = [as_rational(v, "logits") for v in values.tolist()]
     exponentials = [sympy.exp(v) for v in exact]
@@ -468,14 +468,14 @@ def adam_update(state: AdamState, grad, lr, *, betas=(0.9, 0.999), eps: float = 
 
 def exact_adam_first_step(grad, lr, *, betas=(sympy.Rational(9, 10), sympy.Rational(999, 1000)),
                           bias_correction: bool = True):
-    """Adam's first update lr s^ / sqrt(r^) in sympy for one number g (delta = 0).
+    """Adam's first update lr s^ / sqrt(r^) in sympy for one number g (eps = 0).
 
     With bias correction it is lr * g / |g| = lr sign(g), whatever the size of g; without,
     lr (1 - b1) g / sqrt((1 - b2) g^2) = lr (1 - b1) / sqrt(1 - b2) sign(g), about 3.16 lr.
     """
     g = as_rational(grad, "grad")
     if g == 0:
-        raise ValueError("grad must be non-zero (for g = 0 the update is 0/0 without delta)")
+        raise ValueError("grad must be non-zero (for g = 0 the update is 0/0 without eps)")
     lr = as_rational(_check_lr(lr), "lr")
     b1, b2 = (b if isinstance(b, sympy.Basic) else as_rational(b, "betas") for b in betas)
     s, r = (1 - b1) * g, (1 - b2) * g ** 2

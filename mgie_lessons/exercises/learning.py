@@ -164,7 +164,7 @@ EX5_LR = 0.1
 
 
 def check_learning_ex_5(answer) -> Feedback:
-    """The change theta_1 - theta_0 of Adam's first step for g = 0.5, lr = 0.1, default betas and delta."""
+    """The change theta_1 - theta_0 of Adam's first step for g = 0.5, lr = 0.1, default betas and eps."""
     start = learning.adam_start(np.array(0.0))
     expected = float(learning.adam_update(start, EX5_GRADIENT, EX5_LR).theta)
     uncorrected = float(learning.adam_update(start, EX5_GRADIENT, EX5_LR, bias_correction=False).theta)
@@ -175,7 +175,7 @@ def check_learning_ex_5(answer) -> Feedback:
         (-expected, "The update goes against the gradient: theta_1 - theta_0 is negative for g > 0."),
     ]
     return check_number(answer, expected, mistakes=mistakes, what="theta_1 - theta_0", rtol=1e-6, atol=1e-9,
-                        hint="Compute s_1, r_1, their bias-corrected versions and lr s^ / (sqrt(r^) + delta).")
+                        hint="Compute s_1, r_1, their bias-corrected versions and lr s^ / (sqrt(r^) + eps).")
 
 
 # --- Solutions (for the tests and the instructor's grading tool) -------------------------------------
