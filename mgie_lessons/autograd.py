@@ -105,6 +105,7 @@ def _tensor(value, name: str) -> "Tensor":
     constant = Tensor.__new__(Tensor)  # no copy: a constant is never updated in place
     constant.data, constant.grad, constant.requires_grad = _float_array(value, name), None, False
     constant._parents, constant._backward, constant._own_grad = (), None, None
+    constant.op = ""
     return constant
 
 
@@ -141,10 +142,11 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     return grad
 
 
-def _result(data: np.ndarray, parents: tuple, backward) -> "Tensor":
-    """A new Tensor made by an operation; records the graph only when a parent needs a gradient."""
+def _result(data: np.ndarray, parents: tuple, backward, op: str) -> "Tensor":
+    """A new Tensor made by the operation named ``op``; records the graph only when a parent needs a gradient."""
     out = Tensor.__new__(Tensor)
     out.data = data
+    out.op = op
     out.grad = out._own_grad = None
     needs_grad = _GRAD_ENABLED and any(p.requires_grad for p in parents)
     out.requires_grad = needs_grad
@@ -183,10 +185,12 @@ class Tensor:
     ``grad`` is None until :meth:`backward` fills it with dL/d(data), ``shape`` is
     ``data.shape``. Set ``requires_grad=True`` on the tensors you want gradients for
     (parameters); results of operations need a gradient when any input does. ``data`` is a
-    copy, so an optimiser's in-place updates never change the array you passed in.
+    copy, so an optimiser's in-place updates never change the array you passed in. ``op`` names
+    the operation that made the tensor ("+", "@", "softmax", "power 2", ...; "" for a leaf),
+    which is what a drawing of the graph labels its boxes with.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_own_grad")
+    __slots__ = ("data", "grad", "requires_grad", "op", "_parents", "_backward", "_own_grad")
     __array_ufunc__ = None  # ndarray + Tensor calls Tensor.__radd__ instead of numpy's own loop
 
     def __init__(self, data, requires_grad: bool = False):
@@ -195,6 +199,7 @@ class Tensor:
             raise ValueError(f"requires_grad must be True or False, got {requires_grad!r}")
         self.requires_grad = bool(requires_grad)
         self.grad = None
+        self.op = ""  # a leaf: no operation made it
         self._parents = ()
         self._backward = None
         self._own_grad = None
@@ -310,7 +315,7 @@ class Tensor:
                 a._accumulate(unbroadcast(g, a.shape))
             if b.requires_grad:
                 b._accumulate(unbroadcast(g, b.shape))
-        return _result(data, (a, b), backward)
+        return _result(data, (a, b), backward, '+')
 
     def __sub__(self, other) -> "Tensor":
         """Y = A - B.  dL/dA = G, dL/dB = -G."""
@@ -322,7 +327,7 @@ class Tensor:
                 a._accumulate(unbroadcast(g, a.shape))
             if b.requires_grad:
                 b._accumulate(unbroadcast(-g, b.shape))
-        return _result(data, (a, b), backward)
+        return _result(data, (a, b), backward, '−')
 
     def __mul__(self, other) -> "Tensor":
         """Y = A * B entry by entry.  dL/dA = G * B, dL/dB = G * A."""
@@ -334,7 +339,7 @@ class Tensor:
                 a._accumulate(unbroadcast(g * b.data, a.shape))
             if b.requires_grad:
                 b._accumulate(unbroadcast(g * a.data, b.shape))
-        return _result(data, (a, b), backward)
+        return _result(data, (a, b), backward, '×')
 
     def __truediv__(self, other) -> "Tensor":
         """Y = A / B entry by entry.  dL/dA = G / B, dL/dB = -G * A / B^2 = -G * Y / B."""
@@ -347,7 +352,7 @@ class Tensor:
                 a._accumulate(unbroadcast(g_over_b, a.shape))
             if b.requires_grad:
                 b._accumulate(unbroadcast(-g_over_b * data, b.shape))
-        return _result(data, (a, b), backward)
+        return _result(data, (a, b), backward, '÷')
 
     def __radd__(self, other) -> "Tensor":
         return self + other
@@ -367,7 +372,7 @@ class Tensor:
 
         def backward(g):
             a._accumulate(-g)
-        return _result(-a.data, (a,), backward)
+        return _result(-a.data, (a,), backward, 'negate')
 
     def __pow__(self, exponent) -> "Tensor":
         """Y = X^p for a number p, entry by entry.  dL/dX = G * p X^(p-1)."""
@@ -378,7 +383,7 @@ class Tensor:
 
         def backward(g):
             a._accumulate(g * (p * _power(a.data, p - 1.0)))
-        return _result(_power(a.data, p), (a,), backward)
+        return _result(_power(a.data, p), (a,), backward, f"power {p:g}")
 
     def __matmul__(self, other) -> "Tensor":
         """Y = A B (matrix product; leading axes broadcast as in numpy.matmul).
@@ -426,7 +431,7 @@ class Tensor:
             if b.requires_grad:
                 gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape)
                 b._accumulate(gb.reshape(b.shape))
-        return _result(data, (a, b), backward)
+        return _result(data, (a, b), backward, '@')
 
     def __rmatmul__(self, other) -> "Tensor":
         return _tensor(other, "other") @ self
@@ -439,7 +444,7 @@ class Tensor:
 
         def backward(g):
             a._accumulate(g * data)
-        return _result(data, (a,), backward)
+        return _result(data, (a,), backward, 'exp')
 
     def log(self) -> "Tensor":
         """Y = log(X) (natural log).  dL/dX = G / X."""
@@ -447,7 +452,7 @@ class Tensor:
 
         def backward(g):
             a._accumulate(g / a.data)
-        return _result(np.log(a.data), (a,), backward)
+        return _result(np.log(a.data), (a,), backward, 'log')
 
     def tanh(self) -> "Tensor":
         """Y = tanh(X).  dL/dX = G * (1 - Y^2)."""
@@ -455,7 +460,7 @@ class Tensor:
 
         def backward(g):
             a._accumulate(g * (1.0 - data * data))
-        return _result(data, (a,), backward)
+        return _result(data, (a,), backward, 'tanh')
 
     def sigmoid(self) -> "Tensor":
         """Y = sigma(X) = 1 / (1 + exp(-X)), computed as (1 + tanh(X/2)) / 2 (no overflow).
@@ -467,7 +472,7 @@ class Tensor:
 
         def backward(g):
             a._accumulate(g * data * (1.0 - data))
-        return _result(data, (a,), backward)
+        return _result(data, (a,), backward, 'sigmoid')
 
     def relu(self) -> "Tensor":
         """Y = max(0, X) (Eq. 3.3).  dL/dX = G * [X > 0] (0 at X = 0, as PyTorch)."""
@@ -475,7 +480,7 @@ class Tensor:
 
         def backward(g):
             a._accumulate(g * (a.data > 0))
-        return _result(np.maximum(a.data, 0.0), (a,), backward)
+        return _result(np.maximum(a.data, 0.0), (a,), backward, 'relu')
 
     def gelu(self) -> "Tensor":
         """GELU, tanh approximation (GPT-2; PyTorch ``gelu(approximate="tanh")``).
@@ -510,7 +515,7 @@ class Tensor:
             local += 0.5                         # + (1 + tanh u)/2
             local *= g
             a._accumulate(local)
-        return _result(data, (a,), backward)
+        return _result(data, (a,), backward, 'gelu')
 
     # -- reductions and shape changes -----------------------------------------------------
 
@@ -533,7 +538,7 @@ class Tensor:
             if not keepdims:
                 g = np.expand_dims(g, axes)
             a._accumulate(np.broadcast_to(g, a.shape))
-        return _result(np.asarray(data), (a,), backward)
+        return _result(np.asarray(data), (a,), backward, 'sum')
 
     def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
         """Y = (1/m) sum of X over ``axis`` (m entries each).  dL/dX = G / m copied back."""
@@ -555,7 +560,7 @@ class Tensor:
 
         def backward(g):
             a._accumulate(g.reshape(a.shape))
-        return _result(data, (a,), backward)
+        return _result(data, (a,), backward, 'reshape')
 
     def transpose(self, *axes) -> "Tensor":
         """Y = X with its axes permuted (reversed when none are given).  dL/dX = G permuted back."""
@@ -572,7 +577,7 @@ class Tensor:
 
         def backward(g):
             a._accumulate(g.transpose(inverse))
-        return _result(data, (a,), backward)
+        return _result(data, (a,), backward, 'transpose')
 
     @property
     def T(self) -> "Tensor":
@@ -596,7 +601,7 @@ class Tensor:
 
         def backward(g):
             a._accumulate(g, index)
-        return _result(np.asarray(data), (a,), backward)
+        return _result(np.asarray(data), (a,), backward, 'index')
 
 
 # ---------------------------------------------------------------------------------------------
@@ -620,7 +625,7 @@ def softmax(x, axis: int = -1) -> Tensor:
         grad = g * data
         grad -= data * grad.sum(axis=axis, keepdims=True)  # A * G - A * sum_j G_j A_j
         x._accumulate(grad)
-    return _result(data, (x,), backward)
+    return _result(data, (x,), backward, 'softmax')
 
 
 def log_softmax(x, axis: int = -1) -> Tensor:
@@ -634,7 +639,7 @@ def log_softmax(x, axis: int = -1) -> Tensor:
 
     def backward(g):
         x._accumulate(g - np.exp(data) * np.sum(g, axis=axis, keepdims=True))
-    return _result(data, (x,), backward)
+    return _result(data, (x,), backward, 'log_softmax')
 
 
 def layer_norm(x, gamma, beta, eps: float = 1e-5) -> Tensor:
@@ -688,7 +693,7 @@ def layer_norm(x, gamma, beta, eps: float = 1e-5) -> Tensor:
             g_hat -= x_hat * mean_g_hat_x_hat
             g_hat *= r
             x._accumulate(g_hat)
-    return _result(data, parents, backward)
+    return _result(data, parents, backward, 'layer_norm')
 
 
 def _int_array(values, name: str, upper: int) -> np.ndarray:
@@ -733,7 +738,7 @@ def cross_entropy(logits, targets) -> Tensor:
         grad = np.exp(shifted - log_z[:, None])  # softmax
         grad[np.arange(n), picks] -= 1.0
         logits._accumulate((grad * (g / n)).reshape(logits.shape))
-    return _result(data, (logits,), backward)
+    return _result(data, (logits,), backward, 'cross_entropy')
 
 
 def mse_loss(pred, target) -> Tensor:
@@ -756,7 +761,7 @@ def mse_loss(pred, target) -> Tensor:
             pred._accumulate(grad)
         if target.requires_grad:
             target._accumulate(-grad)
-    return _result(data, (pred, target), backward)
+    return _result(data, (pred, target), backward, 'mse_loss')
 
 
 def concatenate(tensors, axis: int = 0) -> Tensor:
@@ -775,7 +780,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
         for part, piece in zip(parts, np.split(g, ends, axis=axis)):
             if part.requires_grad:
                 part._accumulate(piece)
-    return _result(data, parts, backward)
+    return _result(data, parts, backward, 'concatenate')
 
 
 def embedding(table, ids) -> Tensor:
@@ -791,7 +796,7 @@ def embedding(table, ids) -> Tensor:
 
     def backward(g):
         table._accumulate(g.reshape(-1, table.shape[1]), ids.reshape(-1))
-    return _result(table.data[ids], (table,), backward)
+    return _result(table.data[ids], (table,), backward, 'embedding')
 
 
 def _positive_int(value, name: str, minimum: int) -> int:
@@ -853,7 +858,7 @@ def conv2d(x, weight, bias=None, stride: int = 1, padding: int = 0) -> Tensor:
                     g_pad[:, :, p:p + stride * ho:stride, q:q + stride * wo:stride] += \
                         g_patches[:, :, :, :, p, q].transpose(0, 3, 1, 2)
             x._accumulate(g_pad[:, :, padding:padding + h, padding:padding + w])
-    return _result(data, parents, backward)
+    return _result(data, parents, backward, 'conv2d')
 
 
 def avg_pool2d(x, kernel_size: int = 2) -> Tensor:
@@ -878,7 +883,7 @@ def avg_pool2d(x, kernel_size: int = 2) -> Tensor:
         full[:, :, :ho * k, :wo * k] = np.broadcast_to(
             (g / (k * k))[:, :, :, None, :, None], (n, c, ho, k, wo, k)).reshape(n, c, ho * k, wo * k)
         x._accumulate(full)
-    return _result(blocks.mean(axis=(3, 5)), (x,), backward)
+    return _result(blocks.mean(axis=(3, 5)), (x,), backward, 'avg_pool2d')
 
 
 def upsample_nearest(x, scale_factor: int = 2) -> Tensor:
@@ -895,7 +900,7 @@ def upsample_nearest(x, scale_factor: int = 2) -> Tensor:
 
     def backward(g):
         x._accumulate(g.reshape(n, c, h, s, w, s).sum(axis=(3, 5)))
-    return _result(data, (x,), backward)
+    return _result(data, (x,), backward, 'upsample_nearest')
 
 
 # ---------------------------------------------------------------------------------------------

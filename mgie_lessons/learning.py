@@ -928,31 +928,16 @@ class GraphNode:
     requires_grad: bool
 
 
-_OPERATION_NAMES = {
-    "__add__": "+", "__sub__": "\u2212", "__mul__": "\u00d7", "__truediv__": "\u00f7", "__neg__": "negate",
-    "__pow__": "power", "__matmul__": "@", "__getitem__": "index",
-}
-
-
 def _operation_name(tensor) -> str:
-    """The operation that made ``tensor``, read from its backward rule's name (e.g. Tensor.__mul__)."""
-    backward = getattr(tensor, "_backward", None)
-    if backward is None:
-        return "leaf"
-    parts = backward.__qualname__.split(".")
-    owner = parts[-3] if len(parts) >= 3 and parts[-2] == "<locals>" else parts[0]
-    if owner == "__pow__":
-        closure = dict(zip(backward.__code__.co_freevars, (cell.cell_contents for cell in backward.__closure__ or ())))
-        exponent = closure.get("p")
-        return f"power {exponent:g}" if isinstance(exponent, float) else "power"
-    return _OPERATION_NAMES.get(owner, owner)
+    """The operation that made ``tensor`` (its ``op``), or "leaf" for a tensor you created."""
+    return tensor.op or "leaf"
 
 
 def computational_graph(root, names: dict | None = None) -> list:
     """Walk ``root``'s parents (an autograd Tensor) and list every tensor it was computed from.
 
     Returns :class:`GraphNode` objects, parents before children, the root last. Operations are
-    named after the backward rule that each tensor carries; ``names`` (id(tensor) -> name)
+    named by each tensor's ``op``; ``names`` (id(tensor) -> name)
     labels the tensors you built by hand.
     """
     if not isinstance(root, autograd.Tensor):

@@ -578,3 +578,10 @@ def test_benchmark_tool_runs_and_its_implementations_agree(tmp_path):
         moved = {name: value + sign * STEP * direction[name] for name, value in params.items()}
         return float(np.sum(bench.numpy_block(x, moved, mask) * upstream))
     assert (loss(1) - loss(-1)) / (2 * STEP) == pytest.approx(predicted, rel=1e-6)
+
+
+def test_every_result_names_the_operation_that_made_it():
+    x = Tensor([[1.0, -2.0], [0.5, 3.0]], requires_grad=True)
+    assert x.op == ""
+    assert (x + 1).op == "+" and (x @ x).op == "@" and (x ** 2).op == "power 2"
+    assert ag.softmax(x).op == "softmax" and x.relu().op == "relu" and x[0].op == "index"
