@@ -44,7 +44,7 @@ class Chapter:
     computes: str
 
 
-#: The chapters 1-12. ``computes`` is Markdown (with $...$ math) for the introduction's table.
+#: The chapters 1-13. ``computes`` is Markdown (with $...$ math) for the introduction's table.
 CHAPTERS = (
     Chapter(1, "Tokens and embeddings", "01_tokens.ipynb", "tokens",
             r"the instruction's tokens and the matrix $\mathbf{X}$ of their embeddings, by lookup and as $\mathbf{X} = \mathbf{O}\mathbf{E}$"),
@@ -70,11 +70,13 @@ CHAPTERS = (
             r"feature blending through a mask and masked cross-attention (from PFB-Diff, not MGIE)"),
     Chapter(12, "The whole pipeline, end to end", "12_end_to_end.ipynb", "end_to_end",
             r"every stage chained from an instruction to $\mathcal{L}_{\text{all}}$, with a dashboard"),
+    Chapter(13, "How MGIE learns", "13_learning.ipynb", "learning",
+            r"gradients by the chain rule (softmax Jacobian, attention backward, $\nabla\mathcal{L}_{\text{ins}}$, $\nabla\mathcal{L}_{\text{edit}}$) with a small autograd, Adam, and what MGIE trains"),
 )
 
 
 def chapter(number: int) -> Chapter:
-    """The :class:`Chapter` with this number (1 to 12)."""
+    """The :class:`Chapter` with this number (1 to 13)."""
     number = check_int(number, "number", minimum=1, maximum=len(CHAPTERS))
     return CHAPTERS[number - 1]
 
