@@ -64,6 +64,7 @@ __all__ = [
     "apply_edit",
     "make_example",
     "random_shapes",
+    "draw_examples",
     "make_dataset",
     "check_image",
 ]
@@ -297,6 +298,21 @@ def _random_command(rng: np.random.Generator, shape: Shape, split: str) -> Instr
     return Instruction("recolour", shape.kind, colour, RECOLOUR_VERBS[int(rng.integers(len(RECOLOUR_VERBS)))])
 
 
+def draw_examples(rng: np.random.Generator, n: int, split: str = "train") -> list:
+    """``n`` random examples of ``split`` drawn from the generator ``rng`` (see :func:`make_dataset`)."""
+    n = check_int(n, "n", minimum=0)
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    examples = []
+    for _ in range(n):
+        shapes = random_shapes(rng)
+        command = _random_command(rng, shapes[0], split)
+        target, region = apply_edit(shapes, command)
+        examples.append(Example(render(shapes), terse_instruction(command),
+                                expressive_instruction(shapes[0], command), target, region, shapes, command))
+    return examples
+
+
 def make_dataset(n, seed, split: str = "train") -> list:
     """``n`` random examples drawn with ``seed`` from ``split`` ("train" or "heldout").
 
@@ -311,15 +327,7 @@ def make_dataset(n, seed, split: str = "train") -> list:
     seed = check_int(seed, "seed", minimum=0)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    rng = np.random.default_rng([seed, SPLITS.index(split)])
-    examples = []
-    for _ in range(n):
-        shapes = random_shapes(rng)
-        command = _random_command(rng, shapes[0], split)
-        target, region = apply_edit(shapes, command)
-        examples.append(Example(render(shapes), terse_instruction(command),
-                                expressive_instruction(shapes[0], command), target, region, shapes, command))
-    return examples
+    return draw_examples(np.random.default_rng([seed, SPLITS.index(split)]), n, split)
 
 
 def check_image(image, name: str = "image") -> np.ndarray:
