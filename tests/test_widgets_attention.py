@@ -8,6 +8,7 @@ import pytest
 from mgie_lessons import attention, seed, tokens
 from mgie_lessons.plots import attention as plots
 from mgie_lessons.widgets import attention as widget
+from widget_checks import assert_shows_cleanly, assert_slider_refuses
 
 TOKENS, X = tokens.embed(seed.INSTRUCTION)
 I2 = np.eye(2)
@@ -58,8 +59,24 @@ def test_scaling_and_temperature(panel):
     assert panel.result.scaled_scores == pytest.approx(expected.scaled_scores)
 
 
+def test_alt_text_states_the_settings_and_the_weights(panel):
+    assert panel.set(temperature=0.05, causal=True)
+    expected = attention.self_attention(X, I2, I2, I2, causal=True, temperature=0.05)
+    spread = attention.weight_spread(expected.weights, causal=True)
+    assert "temperature 0.05" in panel.alt and "with the causal mask" in panel.alt
+    assert f"largest weight is {spread.largest_weight:.3f}" in panel.alt
+    hat = TOKENS.index("hat")
+    assert f"{expected.weights[hat].max():.3f}" in panel.alt
+    assert_shows_cleanly(panel)
+
+
+def test_a_temperature_of_zero_is_refused_by_the_slider_and_the_package(panel):
+    assert_slider_refuses(panel, "temperature", 0.0)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        attention.self_attention(X, I2, I2, I2, temperature=0.0)
+
+
 @pytest.mark.parametrize("values, message", [
-    ({"temperature": 0.0}, "temperature must be > 0"),
     ({"W_q": "a, 0; 0, 1"}, "W^Q: row 1 has a non-numeric entry 'a'"),
     ({"W_k": "1, 0, 0; 0, 1, 0"}, "W^K must have shape"),
     ({"W_v": "nan, 0; 0, 1"}, "W^V contains NaN"),
@@ -81,7 +98,9 @@ def test_bench_settings_are_valid_and_distinct(panel):
     pictures = set()
     for settings in widget.BENCH_SETTINGS:
         assert panel.set(**settings), panel.error
-        pictures.add(panel.image.value)
+        token_list, expected = widget.compute(settings)
+        np.testing.assert_allclose(panel.heatmap.values, expected.weights)
+        pictures.add(bytes(panel.image.value))
     assert len(pictures) == len(widget.BENCH_SETTINGS)
 
 

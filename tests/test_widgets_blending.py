@@ -1,6 +1,7 @@
 """The chapter 11 panel reruns the toy edit with the package, updates the same image, reports bad input."""
 
 import html
+import re
 
 import numpy as np
 import pytest
@@ -8,11 +9,18 @@ import pytest
 from mgie_lessons import blending
 from mgie_lessons.plots.blending import render_static
 from mgie_lessons.widgets import blending as panel_module
+from widget_checks import assert_slider_refuses
+
+
+@pytest.fixture(scope="module")
+def shared_panel():
+    return panel_module.make_panel()
 
 
 @pytest.fixture
-def panel():
-    return panel_module.make_panel()
+def panel(shared_panel):
+    assert shared_panel.set(**panel_module.DEFAULTS)
+    return shared_panel
 
 
 def _text(panel):
@@ -43,23 +51,36 @@ def test_switching_blending_off_updates_the_same_artist(panel):
 
 
 def test_masking_levels_and_steps_follow_the_package(panel):
-    assert panel.set(masking=True, levels="0, 2", blend_steps="3", T="6", eta="0.4")
+    assert panel.set(masking=True, levels="0, 2", blend_steps=3, T=6, eta=0.4)
     expected = blending.toy_edit(T=6, eta=0.4, blend_levels=(0, 2), blend_steps=3, masking=True)
     assert f"{expected.change_inside:.4f}" in _text(panel)
     assert "blend levels 0,2, 3 of 6 steps blended, masking on" in _text(panel)
+    np.testing.assert_allclose(panel.view.image.get_array()[:, :32], np.clip(expected.edited, 0, 1))
+    assert f"{expected.change_outside:.4f}" in panel.alt and "masking on" in panel.alt
     assert panel.set(blending=False, masking=True)
     assert "change outside the hat $\\Delta_{\\text{out}} = 0.0000$" in _text(panel)
 
 
+@pytest.mark.parametrize("name, value", [("T", 0), ("T", panel_module.MAX_STEPS + 1), ("T", 2.5),
+                                         ("eta", -0.1), ("eta", float("nan")), ("blend_steps", -1)])
+def test_sliders_refuse_values_outside_their_range(panel, name, value):
+    assert_slider_refuses(panel, name, value)
+
+
 @pytest.mark.parametrize("values, phrase", [
-    ({"T": "0"}, "T must be >= 1"),
-    ({"T": "2.5"}, "T must be a whole number"),
-    ({"T": "1000"}, "T must be <="),
-    ({"eta": "-0.1"}, "eta must lie in [0, 1]"),
-    ({"eta": "nan"}, "NaN"),
-    ({"eta": "fast"}, "eta: row 1 has a non-numeric entry"),
-    ({"blend_steps": "9"}, "blend_steps must be <= 8"),
-    ({"blend_steps": ""}, "blend_steps is empty"),
+    ({"T": 0}, "T must be >= 1"),
+    ({"T": 2.5}, "T must be a whole number"),
+    ({"T": 1000}, "T must be <="),
+    ({"eta": -0.1}, "eta must lie in [0, 1]"),
+    ({"eta": float("nan")}, "NaN"),
+])
+def test_the_package_refuses_what_the_sliders_cannot_reach(values, phrase):
+    with pytest.raises(ValueError, match=re.escape(phrase)):
+        panel_module.compute(values)
+
+
+@pytest.mark.parametrize("values, phrase", [
+    ({"blend_steps": 9}, "blend_steps must be <= 8"),          # k > T: the sliders can reach it
     ({"levels": "0, x"}, "levels: row 1 has a non-numeric entry"),
     ({"levels": "5"}, "levels must be <= 3"),
     ({"levels": "1.5"}, "levels must be whole numbers"),
@@ -81,6 +102,9 @@ def test_bench_settings_are_valid_and_render_from_scratch_gives_png(panel):
     assert 4 <= len(panel_module.BENCH_SETTINGS) <= 8
     for values in panel_module.BENCH_SETTINGS:
         assert panel.set(**values), panel.error
+        expected = panel_module.compute(values)
+        np.testing.assert_allclose(panel.view.image.get_array()[:, :32], np.clip(expected.edited, 0, 1))
+        assert f"out {expected.change_outside:.4f} | in {expected.change_inside:.4f}" == panel.view.ax.get_title()
     assert panel_module.render_from_scratch(panel_module.BENCH_SETTINGS[0])[:4] == b"\x89PNG"
 
 

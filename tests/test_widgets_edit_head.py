@@ -8,6 +8,7 @@ import pytest
 from mgie_lessons import edit_head as eh
 from mgie_lessons.plots.edit_head import ChapterExample, overlay_rgb, render_static
 from mgie_lessons.widgets import edit_head as panel_module
+from widget_checks import assert_slider_refuses
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +16,15 @@ def default_example():
     return ChapterExample()
 
 
-@pytest.fixture
-def panel():
+@pytest.fixture(scope="module")
+def shared_panel():
     return panel_module.make_panel()
+
+
+@pytest.fixture
+def panel(shared_panel):
+    assert shared_panel.set(**panel_module.DEFAULTS)
+    return shared_panel
 
 
 def _summary(panel):
@@ -36,7 +43,7 @@ def test_default_panel_shows_U_and_row_0(panel, default_example):
 
 def test_changing_the_row_reads_another_column(panel, default_example):
     u_artist, map_artist, before = panel.view.u_image, panel.view.map_image, panel.image.value
-    assert panel.set(row="38")
+    assert panel.set(row=38)
     assert panel.view.map_image is map_artist and panel.view.u_image is u_artist
     np.testing.assert_allclose(panel.view.weights_map, default_example.cross.weights[:, 38].reshape(8, 8))
     assert list(panel.view.row_line.get_ydata()) == [38, 38]
@@ -47,7 +54,7 @@ def test_changing_the_row_reads_another_column(panel, default_example):
 
 
 def test_changing_sizes_recomputes_the_edit_head(panel):
-    assert panel.set(n_queries="20", d_out="6", n_heads="2", row="3")
+    assert panel.set(n_queries=20, d_out=6, n_heads=2, row=3)
     expected = ChapterExample(n_queries=20, d_out=6, n_heads=2)
     assert panel.view.u_image.get_array().shape == (20, 6, 3)
     np.testing.assert_allclose(panel.view.U, expected.output.U)
@@ -59,38 +66,60 @@ def test_changing_sizes_recomputes_the_edit_head(panel):
 
 
 def test_one_query_gives_weight_one_everywhere(panel):
-    assert panel.set(n_queries="1", row="0")
+    assert panel.set(n_queries=1, row=0)
     np.testing.assert_array_equal(panel.view.weights_map, np.ones((8, 8)))
     assert "min 1.0000, max 1.0000" in _summary(panel)
 
 
-@pytest.mark.parametrize("values, phrase", [
-    ({"n_queries": "0"}, "n_queries must be >= 1"),
-    ({"n_queries": "ten"}, "n_queries: row 1 has a non-numeric entry"),
-    ({"d_out": "0"}, "d_out must be >= 1"),
-    ({"d_out": "2.5"}, "d_out must be a whole number"),
-    ({"n_heads": "3"}, "n_heads must divide d_model = 8"),
-    ({"row": "77"}, "row must be <= 76"),
-    ({"row": "-1"}, "row must be >= 0"),
-    ({"row": "nan"}, "NaN"),
-    ({"row": ""}, "row is empty"),
+@pytest.mark.parametrize("name, value", [("n_queries", 0), ("n_queries", 78), ("d_out", 0), ("d_out", 2.5),
+                                         ("row", -1), ("row", 77), ("row", float("nan"))])
+def test_sliders_refuse_values_outside_their_range(panel, name, value):
+    assert_slider_refuses(panel, name, value)
+
+
+def test_only_heads_that_divide_d_model_are_offered(panel):
+    assert panel.controls["n_heads"].options == panel_module.HEAD_CHOICES
+    assert all(8 % heads == 0 for heads in panel_module.HEAD_CHOICES)
+    with pytest.raises(ValueError, match="n_heads must divide d_model = 8"):
+        ChapterExample(n_heads=3)
+
+
+@pytest.mark.parametrize("kwargs, phrase", [
+    ({"n_queries": 0}, "n_queries must be >= 1"),
+    ({"d_out": 0}, "d_out must be >= 1"),
+    ({"d_out": 2.5}, "d_out must be a whole number"),
 ])
-def test_bad_values_keep_the_last_picture(panel, values, phrase):
-    before = panel.image.value
+def test_the_package_refuses_what_the_sliders_cannot_reach(kwargs, phrase):
+    with pytest.raises(ValueError, match=phrase):
+        ChapterExample(**kwargs)
+
+
+@pytest.mark.parametrize("values, phrase", [
+    ({"n_queries": 20, "row": 38}, "row must be <= 19"),      # fewer queries than the row: reachable
+    ({"n_queries": 1, "row": 1}, "row must be <= 0"),
+])
+def test_a_row_beyond_the_queries_keeps_the_last_picture(panel, values, phrase):
+    before, alt = panel.image.value, panel.alt
     summary = panel.summary.value
     assert not panel.set(**values)
     assert phrase in panel.error
     assert phrase in html.unescape(panel.message.value)
-    assert panel.image.value == before
+    assert panel.image.value == before and panel.alt == alt
     assert panel.summary.value == summary
-    assert panel.set(**{key: panel_module.DEFAULTS[key] for key in values})
-    assert panel.error is None
+    assert panel.set(**panel_module.DEFAULTS)
+    assert panel.error is None and panel.message.value == ""
 
 
 def test_bench_settings_and_baseline(panel):
     assert 4 <= len(panel_module.BENCH_SETTINGS) <= 8
     for values in panel_module.BENCH_SETTINGS:
         assert panel.set(**values), panel.error
+        example = ChapterExample(n_queries=values["n_queries"], d_out=values["d_out"], n_heads=values["n_heads"])
+        np.testing.assert_allclose(panel.view.U, example.output.U)
+        weights_map = example.attention_map(values["row"])
+        np.testing.assert_allclose(panel.view.map_image.get_array(), overlay_rgb(weights_map))
+        assert f"{weights_map.min():.3f} to {weights_map.max():.3f}" in panel.alt
+        assert f"{example.output.U.shape[0]} rows by {example.output.U.shape[1]} columns" in panel.alt
     assert panel_module.render_from_scratch(panel_module.BENCH_SETTINGS[0])[:4] == b"\x89PNG"
 
 

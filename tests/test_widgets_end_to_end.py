@@ -5,19 +5,35 @@ import pytest
 
 from mgie_lessons import end_to_end, seed
 from mgie_lessons.widgets import end_to_end as dashboard
-from widget_checks import assert_bad_value_is_reported
+from widget_checks import assert_bad_value_is_reported, assert_shows_cleanly, assert_slider_refuses
 
 
-@pytest.fixture()
-def panel():
+@pytest.fixture(scope="module")
+def shared_panel():
     return dashboard.make_panel()
+
+
+@pytest.fixture
+def panel(shared_panel):
+    assert shared_panel.set(**dashboard.DEFAULTS)
+    return shared_panel
+
+
+def _shown(panel):
+    """The trajectory line, the attention weights image, U's image and the loss bars' heights."""
+    figure = panel.figure
+    line = [l for ax in figure.axes for l in ax.get_lines() if l.get_marker() == "o"][0]
+    loss_ax = [ax for ax in figure.axes if ax.get_title().startswith("Losses")][0]
+    return (line.get_ydata(), figure.axes[0].images[0].get_array(), figure.axes[1].images[0].get_array(),
+            [bar.get_height() for bar in loss_ax.patches])
 
 
 def test_default_panel_shows_the_default_pipeline(panel):
     expected = end_to_end.run_pipeline(coupling=0.5)
-    assert panel.error is None
+    assert_shows_cleanly(panel)
     assert panel.result.l_all == pytest.approx(expected.l_all)
     assert f"{expected.l_all:.4f}" in panel.outputs[0].value
+    assert f"L_all {expected.l_all:.3f}" in panel.alt
 
 
 def test_moving_a_word_changes_the_figure_and_the_losses(panel):
@@ -32,29 +48,39 @@ def test_moving_a_word_changes_the_figure_and_the_losses(panel):
     assert panel.image.value != before_image
 
 
-def test_the_heatmaps_and_trajectory_hold_the_new_values(panel):
-    panel.set(T=5, eta="0.2")
-    figure = panel.figure
-    line = [l for ax in figure.axes for l in ax.get_lines() if l.get_marker() == "o"][0]
-    expected = end_to_end.run_pipeline(T=5, eta=0.2, coupling=0.5)
-    assert np.allclose(line.get_ydata(), np.ravel(expected.denoise.trajectory))
-    weights_image = figure.axes[0].images[0]
-    assert np.allclose(weights_image.get_array(), expected.attention.weights)
+def test_every_bench_setting_shows_the_package_result(panel):
+    for values in dashboard.BENCH_SETTINGS + [{**dashboard.DEFAULTS, "T": 5, "eta": 0.2}]:
+        assert panel.set(**values), panel.error
+        expected = dashboard.pipeline_for(values)
+        trajectory, weights, U, losses = _shown(panel)
+        np.testing.assert_allclose(trajectory, np.ravel(expected.denoise.trajectory))
+        np.testing.assert_allclose(weights, expected.attention.weights)
+        np.testing.assert_allclose(U, expected.U)
+        alpha = values["alpha"]
+        np.testing.assert_allclose(losses, [expected.l_ins, alpha * expected.l_edit, expected.l_all])
+        assert f"L_all {expected.l_all:.3f}" in panel.alt
+
+
+@pytest.mark.parametrize("name, value", [("eta", -0.1), ("eta", 1.5), ("T", 0), ("alpha", -1.0)])
+def test_sliders_refuse_values_outside_their_range(panel, name, value):
+    assert_slider_refuses(panel, name, value)
+
+
+def test_the_package_refuses_a_negative_eta():
+    with pytest.raises(ValueError, match="eta"):
+        dashboard.pipeline_for({**dashboard.DEFAULTS, "eta": -0.1})
 
 
 @pytest.mark.parametrize("values, word", [
-    ({"eta": "-0.1"}, "eta"),
-    ({"eta": "fast"}, "eta"),
     ({"shift": "1, x"}, "shift"),
     ({"shift": "1, 2, 3"}, "shift"),
+    ({"shift": ""}, "shift"),
 ])
 def test_bad_values_show_a_message_and_keep_the_last_figure(panel, values, word):
     assert_bad_value_is_reported(panel, dashboard.DEFAULTS, values, word)
     assert panel.error is None
 
 
-def test_benchmark_hooks_exist_and_settings_are_valid(panel):
-    for values in dashboard.BENCH_SETTINGS:
-        assert panel.set(**values), panel.error
+def test_benchmark_baseline_renders_png():
     png = dashboard.render_from_scratch(dashboard.BENCH_SETTINGS[0])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,9 +8,15 @@ from mgie_lessons.widgets import ffn as widget
 from mgie_lessons.widgets.panel import parse_matrix
 
 
-@pytest.fixture
-def panel():
+@pytest.fixture(scope="module")
+def shared_panel():
     return widget.make_panel()
+
+
+@pytest.fixture
+def panel(shared_panel):
+    assert shared_panel.set(**widget.DEFAULTS)
+    return shared_panel
 
 
 def shown_strip(panel):
@@ -83,12 +89,21 @@ def test_bad_values_show_a_message_and_keep_the_image(panel, control, value, wor
     assert panel.error is None and panel.message.value == ""
 
 
-def test_bench_settings_are_valid(panel):
+def test_bench_settings_show_the_package_result(panel):
     assert 4 <= len(widget.BENCH_SETTINGS) <= 8
     for settings in widget.BENCH_SETTINGS:
         assert panel.set(**settings), panel.error
         for name in ("W1", "W2"):
             parse_matrix(settings[name], name, shape=(2, 2))
+        X, result = widget.compute(settings)
+        strip = shown_strip(panel)
+        for block, matrix in enumerate((X, result.pre_activation, result.hidden, result.output)):
+            largest = np.abs(matrix).max()
+            np.testing.assert_allclose(strip[:, 3 * block:3 * block + 2], matrix / largest if largest else matrix)
+        zeroed = int(ffn.zeroed_by_relu(result.pre_activation).sum())
+        assert panel.ffn_figure.title.get_text() == f"ReLU zeroed {zeroed} of 20 in P"
+        assert f"ReLU set {zeroed} of the 20 entries" in panel.alt
+        assert f"{result.output.max():.4f}" in panel.alt
 
 
 def test_render_from_scratch_returns_png():

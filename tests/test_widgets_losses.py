@@ -8,11 +8,18 @@ import pytest
 
 from mgie_lessons import losses
 from mgie_lessons.widgets import losses as panel_module
+from widget_checks import assert_slider_refuses
+
+
+@pytest.fixture(scope="module")
+def shared_panel():
+    return panel_module.make_panel()
 
 
 @pytest.fixture
-def panel():
-    return panel_module.make_panel()
+def panel(shared_panel):
+    assert shared_panel.set(**panel_module.DEFAULTS)
+    return shared_panel
 
 
 def _summary(panel):
@@ -41,7 +48,7 @@ def test_default_panel_shows_the_seeds_L_edit_and_alpha(panel):
 def test_probabilities_change_the_bars_in_place(panel):
     token_bars, total_bars = _plot_bars(panel)
     before = panel.image.value
-    assert panel.set(p_correct=", ".join(["0.5"] * 10), alpha="1")
+    assert panel.set(p_correct=", ".join(["0.5"] * 10), alpha=1.0)
     assert all(a is b for a, b in zip(_plot_bars(panel)[0], token_bars))   # the same artists
     assert len(_plot_bars(panel)[0]) == 10
     assert np.allclose(_heights(token_bars), math.log(2))
@@ -52,7 +59,7 @@ def test_probabilities_change_the_bars_in_place(panel):
 
 
 def test_noises_change_L_edit(panel):
-    assert panel.set(true_noise="1, 0, 0", predicted_noise="0, 0, 2", alpha="0.25")
+    assert panel.set(true_noise="1, 0, 0", predicted_noise="0, 0, 2", alpha=0.25)
     # 1 + 0 + 4 = 5; alpha L_edit = 1.25
     _, total_bars = _plot_bars(panel)
     assert _heights(total_bars)[1:3] == pytest.approx([5.0, 1.25])
@@ -69,10 +76,17 @@ def test_matches_the_package(panel):
     assert _heights(_plot_bars(panel)[1])[3] == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("value", [-0.5, panel_module.MAX_ALPHA + 0.5, "half"])
+def test_the_alpha_slider_refuses_values_outside_its_range(panel, value):
+    assert_slider_refuses(panel, "alpha", value)
+
+
+def test_the_package_refuses_a_negative_alpha():
+    with pytest.raises(ValueError, match="alpha must be >= 0"):
+        panel_module.compute({**panel_module.DEFAULTS, "alpha": -0.5})
+
+
 @pytest.mark.parametrize("values, phrase", [
-    ({"alpha": "-0.5"}, "alpha must be >= 0"),
-    ({"alpha": "half"}, "alpha: row 1 has a non-numeric entry"),
-    ({"alpha": ""}, "alpha is empty"),
     ({"p_correct": "0.5, 0.5"}, "p_correct must have shape (10)"),
     ({"p_correct": ", ".join(["0.5"] * 9 + ["0"])}, "infinite"),
     ({"p_correct": ", ".join(["0.5"] * 9 + ["1.5"])}, "p_correct must lie in"),
@@ -100,6 +114,11 @@ def test_bench_settings_are_valid_and_render_from_scratch_returns_png(panel):
     assert 4 <= len(panel_module.BENCH_SETTINGS) <= 8
     for values in panel_module.BENCH_SETTINGS:
         assert panel.set(**values), panel.error
+        expected = panel_module.compute(values)
+        np.testing.assert_allclose(_heights(_plot_bars(panel)[0]), expected["per_token"])
+        np.testing.assert_allclose(_heights(_plot_bars(panel)[1]), [
+            expected["l_ins"], expected["l_edit"], expected["alpha"] * expected["l_edit"], expected["l_all"]])
+        assert f"L_all = {expected['l_all']:.4g}" in panel.alt
     assert panel_module.render_from_scratch(panel_module.BENCH_SETTINGS[1])[:4] == b"\x89PNG"
 
 
@@ -113,5 +132,5 @@ def test_updates_do_not_add_artists(panel):
 
 
 def test_alt_text_follows_the_figure(panel):
-    assert panel.set(alpha="2")
+    assert panel.set(alpha=2.0)
     assert "alpha = 2" in panel.alt and "alpha = 2" in html.unescape(panel.outputs[1].value)

@@ -6,7 +6,7 @@ import pytest
 from mgie_lessons import schedules
 from mgie_lessons.plots import schedules as schedule_plots
 from mgie_lessons.widgets import schedules as W
-from widget_checks import assert_bad_value_is_reported
+from widget_checks import assert_bad_value_is_reported, assert_slider_refuses
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_panel_starts_with_defaults(panel):
 
 
 def test_changing_kind_and_t_updates_curves_image_and_text(panel):
-    assert panel.set(kind="cosine", T="1000", t="750", steps="10", predictor="true noise", bias="0")
+    assert panel.set(kind="cosine", T=1000, t=750, steps=10, predictor="true noise", bias=0.0)
     abar, x_t, result = _expected("cosine", 1000, 750, 10)
     np.testing.assert_allclose(panel.plot.signal_line.get_ydata(), abar)
     np.testing.assert_allclose(panel.plot.noise_line.get_ydata(), 1 - abar)
@@ -45,18 +45,18 @@ def test_changing_kind_and_t_updates_curves_image_and_text(panel):
 
 
 def test_oracle_recovers_and_bias_shows_telescoped_error(panel):
-    assert panel.set(kind="linear", T="1000", t="999", steps="10", predictor="true noise", bias="0")
+    assert panel.set(kind="linear", T=1000, t=999, steps=10, predictor="true noise", bias=0.0)
     assert "final RMS error = " in panel.summary.value
     oracle = _expected("linear", 1000, 999, 10)[2]
     assert oracle.rms_error < 1e-10
-    assert panel.set(bias="0.01")
+    assert panel.set(bias=0.01)
     abar = schedules.alphas_cumprod(schedules.beta_schedule("linear"))
     factor = schedules.constant_bias_error_factor(abar, 999)
     assert f"final RMS error = {0.01 * factor:.4g}" in panel.summary.value
 
 
 def test_first_ddim_coefficients_shown(panel):
-    assert panel.set(kind="scaled_linear", T="1000", t="999", steps="3", predictor="true noise", bias="0")
+    assert panel.set(kind="scaled_linear", T=1000, t=999, steps=3, predictor="true noise", bias=0.0)
     abar = schedules.alphas_cumprod(schedules.beta_schedule("scaled_linear"))
     c = schedules.ddim_coefficients(999, 666, abar)
     assert f"a = {c.a:.4g}" in panel.summary.value and f"b = {c.b:.4g}" in panel.summary.value
@@ -71,23 +71,33 @@ def test_static_background_is_baked_and_titles_stay_visible(panel):
 
 
 def test_smaller_T_changes_curve_length(panel):
-    assert panel.set(kind="linear", T="50", t="20", steps="5", predictor="reads x_t", bias="0.02")
+    assert panel.set(kind="linear", T=50, t=20, steps=5, predictor="reads x_t", bias=0.02)
     assert len(panel.plot.signal_line.get_xdata()) == 50
     abar, _, result = _expected("linear", 50, 20, 5, predictor="reads x_t", bias=0.02)
     assert f"{result.rms_error:.4g}" in panel.summary.value
 
 
+@pytest.mark.parametrize("name, value", [("T", 0), ("T", "abc"), ("T", 2.5), ("t", -1), ("steps", 0),
+                                         ("bias", float("nan")), ("bias", "x"), ("bias", 0.5)])
+def test_sliders_refuse_values_outside_their_range(panel, name, value):
+    assert_slider_refuses(panel, name, value)
+
+
+@pytest.mark.parametrize("values, word", [
+    ({"T": 0}, "T must be >= 1"),
+    ({"T": 2.5}, "T must be a whole number"),
+    ({"t": -1}, "t must be >= 0"),
+    ({"steps": 0}, "steps must be >= 1"),
+])
+def test_the_package_refuses_what_the_sliders_cannot_reach(values, word):
+    with pytest.raises(ValueError, match=word):
+        W.compute({**W.DEFAULTS, **values})
+
+
 @pytest.mark.parametrize("bad, word", [
-    ({"T": "0"}, "T"),
-    ({"T": "abc"}, "T"),
-    ({"T": "2.5"}, "T"),
-    ({"t": "1000"}, "t"),
-    ({"t": "-1"}, "t"),
-    ({"t": ""}, "t"),
-    ({"steps": "0"}, "steps"),
-    ({"steps": "600"}, "steps"),
-    ({"bias": "nan"}, "bias"),
-    ({"bias": "x"}, "bias"),
+    ({"t": 1000}, "t must be <= 999"),                    # t beyond T - 1: the sliders can reach it
+    ({"T": 200, "t": 500}, "t must be <= 199"),
+    ({"t": 50, "steps": 60}, "steps must be <= t + 1 = 51"),
 ])
 def test_bad_values_show_a_message_and_keep_the_image(panel, bad, word):
     assert_bad_value_is_reported(panel, W.DEFAULTS, bad, word)
@@ -98,6 +108,11 @@ def test_bench_settings_are_valid_and_render_from_scratch(panel):
     assert 4 <= len(W.BENCH_SETTINGS) <= 8
     for values in W.BENCH_SETTINGS:
         assert panel.set(**values), panel.error
+        kind, abar, t, x_t, result = W.compute(values)
+        np.testing.assert_allclose(panel.plot.signal_line.get_ydata(), abar)
+        np.testing.assert_allclose(np.asarray(panel.plot.image.get_array()),
+                                   schedule_plots.side_by_side(x_t, result.final))
+        assert f"RMS error {result.rms_error:.3g}" in panel.alt
     png = W.render_from_scratch(W.BENCH_SETTINGS[1])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 

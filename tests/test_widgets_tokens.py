@@ -16,9 +16,15 @@ def shown(widget) -> str:
     return html.unescape(widget.value)
 
 
-@pytest.fixture
-def panel():
+@pytest.fixture(scope="module")
+def shared_panel():
     return wt.make_panel()
+
+
+@pytest.fixture
+def panel(shared_panel):
+    assert shared_panel.set(**wt.default_values())
+    return shared_panel
 
 
 def test_starts_on_the_seed(panel):
@@ -114,6 +120,13 @@ def test_bench_settings_are_valid_and_complete(panel):
     for values in wt.BENCH_SETTINGS:
         assert set(values) == set(panel.controls)
         assert panel.set(**values), panel.error
+        table = {word: [float(v) for v in values[wt.control_name(word)].split(",")] for word in wt.WORDS}
+        words, X = tokens.embed(values["instruction"], table)
+        np.testing.assert_allclose(panel.tokens_figure.image.get_array()[:len(words)], X)
+        assert panel.tokens_figure.row_labels.get_text().split("\n")[:len(words)] == [
+            f"{i + 1} {w}" for i, w in enumerate(words)]
+        assert f"{len(words)} rows" in panel.alt
+        assert all(f"{i + 1} {w} ({x[0]:.3g}, {x[1]:.3g})" in panel.alt for i, (w, x) in enumerate(zip(words, X)))
 
 
 def test_render_from_scratch_gives_a_png_of_the_same_size(panel):

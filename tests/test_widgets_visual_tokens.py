@@ -1,16 +1,25 @@
 """Tests for the chapter 4 widget panel (mgie_lessons.widgets.visual_tokens)."""
 
+import re
+
 import numpy as np
 import pytest
 
 from mgie_lessons import seed, tokens
 from mgie_lessons import visual_tokens as vt
 from mgie_lessons.widgets import visual_tokens as widget
+from widget_checks import assert_slider_refuses
+
+
+@pytest.fixture(scope="module")
+def shared_panel():
+    return widget.make_panel()
 
 
 @pytest.fixture
-def panel():
-    return widget.make_panel()
+def panel(shared_panel):
+    assert shared_panel.set(**widget.DEFAULTS)
+    return shared_panel
 
 
 def expected_head(m, q, seed_value=0):
@@ -62,11 +71,23 @@ def test_seed_changes_the_queries(panel):
     np.testing.assert_allclose(second, expected_head(4, 6, 3).attention.weights)
 
 
+@pytest.mark.parametrize("name, value", [("n_tokens", 0), ("n_tokens", 9), ("n_queries", 0), ("n_queries", 17)])
+def test_sliders_refuse_values_outside_their_range(panel, name, value):
+    assert_slider_refuses(panel, name, value)
+
+
 @pytest.mark.parametrize("values, words", [
     (dict(n_tokens=0), "[IMG] tokens m must be >= 1"),
     (dict(n_tokens=9), "must be <= 8"),
     (dict(n_queries=0), "queries q must be >= 1"),
     (dict(n_queries=17), "must be <= 16"),
+])
+def test_the_package_refuses_what_the_sliders_cannot_reach(values, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        widget.compute({**widget.DEFAULTS, **values})
+
+
+@pytest.mark.parametrize("values, words", [
     (dict(seed=-1), "seed must be >= 0"),
 ])
 def test_bad_values_keep_the_image(panel, values, words):
@@ -81,10 +102,16 @@ def test_bad_values_keep_the_image(panel, values, words):
     assert panel.error is None
 
 
-def test_bench_settings_are_valid(panel):
+def test_bench_settings_show_the_package_result(panel):
     assert 4 <= len(widget.BENCH_SETTINGS) <= 8
     for settings in widget.BENCH_SETTINGS:
         assert panel.set(**settings), panel.error
+        head = expected_head(settings["n_tokens"], settings["n_queries"], settings["seed"])
+        np.testing.assert_allclose(panel.edit_head_figure.weights.image.get_array(), head.attention.weights)
+        np.testing.assert_allclose(panel.edit_head_figure.output.image.get_array(), head.output)
+        q, m = head.attention.weights.shape
+        assert f"{q} queries (rows) over {m} [IMG] tokens" in panel.alt
+        assert f"largest weight is {head.attention.weights.max():.3f}" in panel.alt
 
 
 def test_render_from_scratch_returns_png():

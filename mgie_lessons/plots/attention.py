@@ -16,7 +16,7 @@ from matplotlib.font_manager import FontProperties, findfont, get_font
 
 from .. import attention, seed, tokens
 from ..validation import as_matrix
-from .common import figure_png, label_axes, matrix_heatmap, new_figure
+from .common import figure_png, label_axes, matrix_heatmap, new_figure, pixels_png
 
 __all__ = [
     "QUERY_LABEL",
@@ -314,7 +314,7 @@ class _GlyphCache:
             self.font.set_size(self.fontsize, self.dpi)
             self.font.set_text(text, 0.0)
             self.font.draw_glyphs_to_bitmap(antialiased=True)
-            self.bitmaps[text] = np.asarray(self.font.get_image(), dtype=float) / 255.0
+            self.bitmaps[text] = np.asarray(self.font.get_image(), dtype=np.float32) / 255.0
         return self.bitmaps[text]
 
 
@@ -365,25 +365,24 @@ class FastWeightsHeatmap:
         ax.set_visible(False)
         colorbar.ax.set_visible(False)
         self.canvas = figure.figimage(self.background, xo=0, yo=0, origin="upper")
-        self.glyphs = _GlyphCache(fontsize, dpi)
+        self.glyphs = _GlyphCache(fontsize, figure.dpi)
         self.figure = figure
         self.update(values)
 
-    def _number_ink(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Coverage (0-1) of the digits, and their grey level: white on dark cells, black on light."""
-        height, width = self.cell_row.size, self.cell_col.size
+    def _write_numbers(self, cells: np.ndarray, values: np.ndarray) -> None:
+        """Write each value in its cell (in place): white digits on dark cells, black on light."""
+        height, width = cells.shape[:2]
         rows, cols = values.shape
-        ink = np.zeros((height, width))
-        shade = np.ones((height, width))
         for (i, j), value in np.ndenumerate(values):
             bitmap = self.glyphs.get(format(value, self.fmt))
             h, w = bitmap.shape
             top = max(0, int(round((i + 0.5) * height / rows - h / 2)))
             left = max(0, int(round((j + 0.5) * width / cols - w / 2)))
             h, w = min(h, height - top), min(w, width - left)
-            ink[top:top + h, left:left + w] = np.maximum(ink[top:top + h, left:left + w], bitmap[:h, :w])
-            shade[top:top + h, left:left + w] = 1.0 if value < 0.5 else 0.0
-        return ink, shade
+            ink = bitmap[:h, :w, None]
+            box = cells[top:top + h, left:left + w]
+            shade = 255.0 if value < 0.5 else 0.0
+            box[...] = np.round(box * (1.0 - ink) + shade * ink).astype(np.uint8)
 
     def update(self, weights) -> None:
         """Show new weights (same shape): recolour the cells and rewrite the numbers."""
@@ -391,13 +390,17 @@ class FastWeightsHeatmap:
         if values.shape != self.shape:
             raise ValueError(f"weights must keep shape {self.shape}, got {values.shape}")
         self.values = values
-        colours = self.colormap(np.clip(values, 0.0, 1.0))[..., :3]           # (rows, cols, 3)
-        cells = colours[self.cell_row[:, None], self.cell_col[None, :]]       # (height, width, 3)
-        ink, shade = self._number_ink(values)
-        pixels = cells * (1.0 - ink[..., None]) + shade[..., None] * ink[..., None]
+        colours = np.round(self.colormap(np.clip(values, 0.0, 1.0))[..., :3] * 255).astype(np.uint8)
+        cells = colours.take(self.cell_row, axis=0).take(self.cell_col, axis=1)   # (height, width, 3)
+        self._write_numbers(cells, values)
         frame = self.background.copy()
-        frame[self.top:self.bottom, self.left:self.right, :3] = np.round(pixels * 255).astype(np.uint8)
+        frame[self.top:self.bottom, self.left:self.right, :3] = cells
+        self.frame = frame
         self.canvas.set_data(frame)
+
+    def png(self) -> bytes:
+        """The picture as PNG bytes, encoded straight from its pixels (no matplotlib draw)."""
+        return pixels_png(self.frame)
 
 
 # ---------------------------------------------------------------------------

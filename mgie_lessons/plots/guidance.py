@@ -157,9 +157,7 @@ class GuidancePanelPlot:
             self.background.refresh()   # the plane's ticks changed: redraw the static bitmap (rare)
 
     def freeze(self) -> None:
-        """Fix the layout and bake the static artists (call once, after the first draw)."""
-        self.figure.canvas.draw()
-        self.figure.set_layout_engine(None)   # None, not "none": a placeholder engine makes savefig draw twice
+        """Fix the layout and bake the static artists (call once; the cache lays the figure out first)."""
         self.background = BackgroundCache(self.figure, [self.marker, self.image, self.image_ax.title])
 
 

@@ -205,9 +205,7 @@ class SchedulePanelPlot:
         self.image_ax.set_title(f"x_t | DDIM, {steps_done} step{'s' if steps_done > 1 else ''}", fontsize=8, y=1.0)
 
     def freeze(self) -> None:
-        """Fix the layout and bake the static artists (call once, after the first draw)."""
-        self.figure.canvas.draw()
-        self.figure.set_layout_engine(None)   # None, not "none": a placeholder engine makes savefig draw twice
+        """Fix the layout and bake the static artists (call once; the cache lays the figure out first)."""
         self.background = BackgroundCache(self.figure, [self.signal_line, self.noise_line, self.t_marker,
                                                          self.image, self.curve_ax.title, self.image_ax.title])
 

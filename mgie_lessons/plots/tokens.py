@@ -179,7 +179,7 @@ class TokensFigure:
             axes[1].set_position([0.60, 0.2, 0.37, 0.7])
         self.heat_ax = heat_ax
         self.image = heat_ax.imshow(np.full((max_tokens, 2), np.nan), cmap="viridis", aspect="auto",
-                                    vmin=0.0, vmax=1.0)
+                                    vmin=0.0, vmax=1.0, interpolation="nearest")
         label_axes(heat_ax, title="X, one row per token",
                    xlabel="embedding dimension\n(colour: dark = low, yellow = high)", ylabel="token")
         heat_ax.set_xticks([])

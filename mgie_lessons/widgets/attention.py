@@ -13,12 +13,14 @@ import numpy as np
 
 from .. import attention, seed
 from ..plots.attention import FastWeightsHeatmap, seed_tokens_and_embeddings
-from ..plots.common import figure_png
+from ..plots.common import HIDPI_SCALE, figure_png, set_pixel_scale
 from .panel import Panel, matrix_text, parse_matrix
 
-__all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "compute", "output_latex"]
+__all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "compute", "output_latex", "alt_text"]
 
 TITLE = "Attention weights A of the seed instruction"
+#: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
+DPI, SCALE = 72, HIDPI_SCALE
 
 #: Valid settings the benchmark cycles through (each changes the picture).
 BENCH_SETTINGS: list[dict] = [
@@ -65,39 +67,59 @@ def make_panel() -> Panel:
     """The panel over W^Q, W^K, W^V, scaling, temperature and the causal mask (chapter 2)."""
     token_list, X = seed_tokens_and_embeddings()
     start = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
-    heat = FastWeightsHeatmap(start.weights, token_list, title=TITLE)
+    heat = _heatmap(start.weights, token_list)
     style = {"description_width": "initial"}
     controls = {
         "W_q": widgets.Text(value=matrix_text(seed.W_Q), description="W^Q", style=style),
         "W_k": widgets.Text(value=matrix_text(seed.W_K), description="W^K", style=style),
         "W_v": widgets.Text(value=matrix_text(seed.W_V), description="W^V", style=style),
         "scale": widgets.Checkbox(value=True, description="divide by sqrt(d_k)", style=style),
-        "temperature": widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.01,
+        "temperature": widgets.FloatSlider(value=1.0, min=0.01, max=2.0, step=0.01,
                                            description="temperature tau", readout_format=".2f",
-                                           style=style, continuous_update=False),
+                                           style=style, continuous_update=True),
         "causal": widgets.Checkbox(value=False, description="causal mask", style=style),
     }
     text = widgets.HTMLMath(value="")
 
-    def update(values: dict) -> None:
-        _, result = compute(values)
+    shown = {}
+
+    def update(values: dict):
+        token_list, result = compute(values)
         heat.update(result.weights)
         text.value = output_latex(result, bool(values["causal"]))
+        shown.update(values=values, tokens=token_list)
         return result
 
-    alt = ("Heatmap of the 10 by 10 attention weights of the seed instruction for the chosen weights, "
-           "scaling, temperature and mask; the numbers are written in the cells and the output H = AV "
-           "is shown below as a matrix.")
     panel = Panel(controls, update, heat.figure, title="Self-attention of the seed instruction",
-                  outputs=[text], alt=alt)
+                  outputs=[text], render=heat.png,
+                  describe=lambda result: alt_text(shown["values"], shown["tokens"], result))
     panel.heatmap = heat
     panel.text = text
-    panel.image.layout.max_width = "420px"
     return panel
+
+
+def alt_text(values: dict, token_list, result) -> str:
+    """The figure's text alternative: the settings, and the largest weights it shows."""
+    spread = attention.weight_spread(result.weights, causal=bool(values["causal"]))
+    hat = token_list.index("hat") if "hat" in token_list else len(token_list) - 1
+    row = result.weights[hat]
+    strongest = int(np.argmax(row))
+    scaling = "divided by sqrt(d_k)" if values["scale"] else "not scaled"
+    mask = "with the causal mask" if values["causal"] else "without a mask"
+    return (f"Heatmap of the {len(token_list)} by {len(token_list)} attention weights of the seed instruction "
+            f"(scores {scaling}, temperature {values['temperature']:g}, {mask}), each weight written in its "
+            f"cell. The largest weight is {spread.largest_weight:.3f}, the smallest {spread.smallest_weight:.3f}; "
+            f"the row of '{token_list[hat]}' gives its largest weight, {row[strongest]:.3f}, to "
+            f"'{token_list[strongest]}'.")
+
+
+def _heatmap(weights, token_list) -> FastWeightsHeatmap:
+    heat = FastWeightsHeatmap(weights, token_list, title=TITLE, dpi=DPI * SCALE)
+    set_pixel_scale(heat.figure, SCALE)
+    return heat
 
 
 def render_from_scratch(values: dict) -> bytes:
     """The benchmark's baseline: a NEW figure for ``values``, rendered to PNG bytes."""
     token_list, result = compute(values)
-    heat = FastWeightsHeatmap(result.weights, token_list, title=TITLE)
-    return figure_png(heat.figure)
+    return figure_png(_heatmap(result.weights, token_list).figure)

@@ -1,8 +1,8 @@
 """Chapter 5's panel: the seed's denoising loop with your own start, noise, eta, T and noise rule.
 
-Numbers are typed into text boxes (so a non-numeric entry gives a message, not a traceback);
-every change reruns :func:`mgie_lessons.diffusion.denoise` and moves the existing line of the
-trajectory figure (``line.set_data``) instead of drawing a new figure.
+The numbers are sliders (drag and watch); every change reruns :func:`mgie_lessons.diffusion.denoise`
+and moves the existing line of the trajectory figure (``line.set_data``) over a cached picture of
+the axes, instead of drawing a new figure.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ import ipywidgets as widgets
 
 from .. import diffusion, seed
 from ..plots import diffusion as diffusion_plots
-from ..plots.common import figure_png
+from ..plots.common import HIDPI_SCALE, figure_png, set_pixel_scale
 from ..validation import check_int
-from .panel import Panel, parse_vector
+from .panel import Panel
 
-__all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "RULES", "MAX_STEPS", "noise_rule"]
+__all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "RULES", "MAX_STEPS", "noise_rule",
+           "summary_text"]
 
 #: The noise-prediction rules offered in the panel (label -> key).
 RULES = {
@@ -26,30 +27,28 @@ RULES = {
     "constant: eps_hat_t = c": "constant",
 }
 #: The panel draws at most this many steps (the package itself has no limit).
-MAX_STEPS = 200
+MAX_STEPS = 50
+#: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
+DPI, SCALE = 72, HIDPI_SCALE
 
 DEFAULTS = {
-    "image": f"{seed.IMAGE_VALUE:g}",
-    "noise": f"{seed.NOISE_VALUE:g}",
-    "eta": f"{seed.ETA:g}",
-    "T": f"{seed.T}",
+    "image": seed.IMAGE_VALUE,
+    "noise": seed.NOISE_VALUE,
+    "eta": seed.ETA,
+    "T": seed.T,
     "rule": "seed",
-    "c": f"{seed.NOISE_SLOPE:g}",
+    "c": seed.NOISE_SLOPE,
 }
 
-#: Valid settings for the benchmark (the controls' values, as the panel holds them).
+#: Settings the benchmark cycles through (each sets every control, on the sliders' steps).
 BENCH_SETTINGS = [
     dict(DEFAULTS),
-    {**DEFAULTS, "eta": "0.0833333"},
-    {**DEFAULTS, "eta": "0.3", "T": "5"},
-    {**DEFAULTS, "rule": "linear", "c": "0.05", "T": "8"},
-    {**DEFAULTS, "rule": "constant", "c": "0.1", "eta": "0.5", "T": "2"},
-    {**DEFAULTS, "image": "0.2", "noise": "-0.1", "rule": "constant", "c": "-0.05", "T": "10"},
+    {**DEFAULTS, "eta": 0.083},
+    {**DEFAULTS, "eta": 0.3, "T": 5},
+    {**DEFAULTS, "rule": "linear", "c": 0.05, "T": 8},
+    {**DEFAULTS, "rule": "constant", "c": 0.1, "eta": 0.5, "T": 2},
+    {**DEFAULTS, "image": 0.2, "noise": -0.1, "rule": "constant", "c": -0.05, "T": 10},
 ]
-
-
-def _number(text, name: str) -> float:
-    return float(parse_vector(str(text), name, length=1)[0])
 
 
 def noise_rule(rule: str, c: float):
@@ -64,17 +63,13 @@ def noise_rule(rule: str, c: float):
 
 
 def _compute(values: dict):
-    """Read the controls, run the package; returns (clean value I, DenoiseResult, rule label)."""
-    image = _number(values["image"], "image I")
-    noise = _number(values["noise"], "noise eps")
-    eta = _number(values["eta"], "eta")
-    steps = _number(values["T"], "T")
-    check_int(steps, "T", minimum=1, maximum=MAX_STEPS)
-    c = _number(values["c"], "c") if values["rule"] != "seed" else seed.NOISE_SLOPE
+    """Read the controls, run the package; returns (clean value I, DenoiseResult)."""
+    steps = check_int(values["T"], "T", minimum=1, maximum=MAX_STEPS)
+    c = values["c"] if values["rule"] != "seed" else seed.NOISE_SLOPE
     rule = noise_rule(values["rule"], c)
-    start = diffusion.noisy_start(image, noise)
-    result = diffusion.denoise(start, eta, steps, rule)
-    return image, result
+    start = diffusion.noisy_start(values["image"], values["noise"])
+    result = diffusion.denoise(start, values["eta"], steps, rule)
+    return float(values["image"]), result
 
 
 def _summary_html(image: float, result: diffusion.DenoiseResult) -> str:
@@ -98,45 +93,54 @@ def _summary_html(image: float, result: diffusion.DenoiseResult) -> str:
 
 def make_panel() -> Panel:
     """The chapter 5 panel: start value I, noise eps, eta, T, the noise rule and its constant c."""
+    style = {"description_width": "initial"}
     controls = {
-        "image": widgets.Text(value=DEFAULTS["image"], description="clean I"),
-        "noise": widgets.Text(value=DEFAULTS["noise"], description="noise \u03b5"),
-        "eta": widgets.Text(value=DEFAULTS["eta"], description="step \u03b7"),
-        "T": widgets.Text(value=DEFAULTS["T"], description="steps T"),
+        "image": widgets.FloatSlider(value=DEFAULTS["image"], min=-1.0, max=1.0, step=0.01,
+                                     description="clean value I", style=style),
+        "noise": widgets.FloatSlider(value=DEFAULTS["noise"], min=-1.0, max=1.0, step=0.01,
+                                     description="noise \u03b5", style=style),
+        "eta": widgets.FloatSlider(value=DEFAULTS["eta"], min=0.0, max=1.0, step=0.001, readout_format=".3f",
+                                   description="step size \u03b7", style=style),
+        "T": widgets.IntSlider(value=DEFAULTS["T"], min=1, max=MAX_STEPS, description="steps T", style=style),
         "rule": widgets.Dropdown(options=list(RULES.items()), value=DEFAULTS["rule"],
                                  description="rule", layout=widgets.Layout(width="24em")),
-        "c": widgets.Text(value=DEFAULTS["c"], description="constant c"),
+        "c": widgets.FloatSlider(value=DEFAULTS["c"], min=-1.0, max=1.0, step=0.01,
+                                 description="constant c (not for the seed's rule)", style=style),
     }
     image, result = _compute(DEFAULTS)
-    plot = diffusion_plots.trajectory_plot(result, image, title="Your denoising run", width=5.2,
-                                           height=2.8, dpi=72, legend="outside")
+    plot = _plot(result, image)
     background = diffusion_plots.freeze_plot(plot)   # text is painted only when the axes change
     summary = widgets.HTML(value=_summary_html(image, result))
-    alt = widgets.HTML(value="")   # the figure's description, read by screen readers and tests
+    alt = widgets.HTML(value="")   # the figure's description in words, for screen readers in Jupyter
 
-    state = {}
-
-    def update(values: dict) -> None:
+    def update(values: dict):
         image, result = _compute(values)
         plot.update(result, image)
         background.refresh()
         summary.value = _summary_html(image, result)
-        description = diffusion_plots.trajectory_alt_text(result, image)
-        alt.value = html.escape(description)
-        if "panel" in state:
-            state["panel"].alt = description
+        alt.value = html.escape(diffusion_plots.trajectory_alt_text(result, image))
+        return image, result
 
-    state["panel"] = Panel(controls, update, plot.figure, title="The seed's denoising loop, your numbers",
-                           outputs=[summary, alt], alt=diffusion_plots.trajectory_alt_text(result, image))
-    return state["panel"]
+    panel = Panel(controls, update, plot.figure, title="The seed's denoising loop, your numbers",
+                  outputs=[summary, alt], render=background.png,
+                  describe=lambda shown: diffusion_plots.trajectory_alt_text(shown[1], shown[0]))
+    panel.plot = plot
+    panel.summary = summary
+    panel.alt_text = alt
+    return panel
+
+
+def _plot(result, image) -> diffusion_plots.TrajectoryPlot:
+    plot = diffusion_plots.trajectory_plot(result, image, title="Your denoising run", width=5.2,
+                                           height=2.8, dpi=DPI * SCALE, legend="outside")
+    set_pixel_scale(plot.figure, SCALE)
+    return plot
 
 
 def render_from_scratch(values: dict) -> bytes:
     """Benchmark baseline: compute and draw a NEW trajectory figure for ``values``, return its PNG."""
     image, result = _compute(values)
-    plot = diffusion_plots.trajectory_plot(result, image, title="Your denoising run", width=5.2,
-                                           height=2.8, dpi=72, legend="outside")
-    return figure_png(plot.figure)
+    return figure_png(_plot(result, image).figure)
 
 
 def summary_text(values: dict) -> str:

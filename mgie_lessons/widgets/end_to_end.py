@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import end_to_end, seed
 from ..plots import end_to_end as pipeline_plots
-from ..plots.common import BlitRenderer, figure_png
+from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
 from .panel import Panel, parse_vector
 
 __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "pipeline_for", "DEFAULTS"]
@@ -24,10 +24,12 @@ DEFAULTS = {
     "attention_scale": 1.0,
     "ffn_scale": 1.0,
     "coupling": 0.5,
-    "eta": "0.1",
+    "eta": 0.1,
     "T": 3,
     "alpha": 0.5,
 }
+#: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
+DPI, SCALE = 64, 1.5
 
 #: A reader's drag: small moves of one slider at a time (a change of T, or axis limits that
 #: cross a snapping step, redraws the whole figure instead; see the closing benchmark notes).
@@ -39,10 +41,6 @@ BENCH_SETTINGS = [
     {**DEFAULTS, "shift": "0.1, 0", "coupling": 0.7, "alpha": 0.6},
     {**DEFAULTS, "shift": "0.1, 0", "coupling": 0.7, "alpha": 0.7, "attention_scale": 1.25},
 ]
-
-
-def _number(text, name: str) -> float:
-    return float(parse_vector(str(text), name, length=1)[0])
 
 
 def pipeline_for(values: dict) -> end_to_end.PipelineResult:
@@ -59,7 +57,7 @@ def pipeline_for(values: dict) -> end_to_end.PipelineResult:
         table=table,
         W_q=scale * np.asarray(seed.W_Q), W_k=scale * np.asarray(seed.W_K),
         W1=ffn_scale * np.asarray(seed.W1), W2=ffn_scale * np.asarray(seed.W2),
-        coupling=float(values["coupling"]), eta=_number(values["eta"], "eta"),
+        coupling=float(values["coupling"]), eta=float(values["eta"]),
         T=values["T"], alpha=float(values["alpha"]))
 
 
@@ -84,7 +82,7 @@ def make_panel() -> Panel:
                                                description="W^Q, W^K scale"),
         "ffn_scale": widgets.FloatSlider(value=1.0, min=-3.0, max=3.0, step=0.25, description="W1, W2 scale"),
         "coupling": widgets.FloatSlider(value=0.5, min=-5.0, max=5.0, step=0.1, description="kappa"),
-        "eta": widgets.Text(value=DEFAULTS["eta"], description="eta"),
+        "eta": widgets.FloatSlider(value=DEFAULTS["eta"], min=0.0, max=1.0, step=0.01, description="eta"),
         "T": widgets.IntSlider(value=3, min=1, max=12, description="T"),
         "alpha": widgets.FloatSlider(value=0.5, min=0.0, max=2.0, step=0.1, description="alpha"),
     }
@@ -92,7 +90,7 @@ def make_panel() -> Panel:
         control.style.description_width = "initial"
     summary = widgets.HTML()
     first = pipeline_for(DEFAULTS)
-    drawn = pipeline_plots.pipeline_figure(first, DEFAULTS["alpha"], annotate_U=False)
+    drawn = _figure(first, DEFAULTS["alpha"], annotate_U=False)
     # Ticks, labels and titles are drawn once and reused; only the data artists are redrawn.
     renderer = BlitRenderer(drawn.figure, drawn.dynamic_artists())
 
@@ -108,7 +106,13 @@ def make_panel() -> Panel:
     return panel
 
 
+def _figure(result, alpha: float, **options) -> pipeline_plots.PipelineFigure:
+    drawn = pipeline_plots.pipeline_figure(result, alpha, dpi=DPI * SCALE, **options)
+    set_pixel_scale(drawn.figure, SCALE)
+    return drawn
+
+
 def render_from_scratch(values: dict) -> bytes:
     """Benchmark baseline: compute, build a new figure, render it."""
     result = pipeline_for(values)
-    return figure_png(pipeline_plots.pipeline_figure(result, float(values["alpha"])).figure)
+    return figure_png(_figure(result, float(values["alpha"])).figure)

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 from .. import attention, ffn, seed, tokens
 from ..attention import compare_printed
 from ..plots import errata as errata_plots
-from ..plots.common import BlitRenderer, figure_png
+from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
 from .panel import Panel
 
 __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "ATTENTION_MATRICES", "FFN_MATRICES",
@@ -74,12 +74,18 @@ def _alt_text(comparisons) -> str:
             f"{narrow.max_abs_difference:.3f}.")
 
 
+#: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
+DPI, SCALE = 72, HIDPI_SCALE
+
+
 def _figure_for(values: dict, *, annotate: bool = True):
-    return errata_plots.two_difference_heatmaps(
+    figure, left, right = errata_plots.two_difference_heatmaps(
         comparison_for(values["attention"]), comparison_for(values["ffn"]),
         wide_title=f"printed - computed: {values['attention']}", narrow_title=f"printed - computed: {values['ffn']}",
         wide_limit=_group_limit(ATTENTION_MATRICES), narrow_limit=_group_limit(FFN_MATRICES),
-        annotate=annotate)
+        annotate=annotate, dpi=DPI * SCALE)
+    set_pixel_scale(figure, SCALE)
+    return figure, left, right
 
 
 def make_panel() -> Panel:

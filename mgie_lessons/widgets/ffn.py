@@ -10,13 +10,15 @@ import ipywidgets as widgets
 import numpy as np
 
 from .. import ffn, seed, tokens
-from ..plots.common import BlitRenderer, figure_png, freeze_layout
+from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
 from ..plots.ffn import ffn_strip_figure
 from .panel import Panel, matrix_text, parse_matrix, parse_vector
 
-__all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "compute", "summary_html"]
+__all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "compute", "summary_html", "alt_text"]
 
-WIDTH, HEIGHT, DPI = 4.6, 2.8, 72
+#: The figure's size (inches), density at its display size (CSS pixels per inch) and device
+#: pixels per CSS pixel.
+WIDTH, HEIGHT, DPI, SCALE = 4.6, 2.8, 72, HIDPI_SCALE
 
 INPUT_OPTIONS = [("computed in chapter 2", "computed"), ("as the seed prints it", "printed")]
 
@@ -86,26 +88,38 @@ def make_panel() -> Panel:
         "b2": widgets.Text(value=DEFAULTS["b2"], description="b2 (length 2)", style=style, layout=layout),
     }
     X, result = compute(DEFAULTS)
-    figure = ffn_strip_figure(X, result, dpi=DPI, width=WIDTH, height=HEIGHT)
-    freeze_layout(figure.figure)
+    figure = _strip(X, result)
     renderer = BlitRenderer(figure.figure, figure.dynamic_artists())
     summary = widgets.HTML(value=summary_html(X, result))
 
-    def update(values: dict) -> None:
+    def update(values: dict):
         X, result = compute(values)
         figure.update(X, result)
         summary.value = summary_html(X, result)
+        return result
 
     panel = Panel(controls, update, figure.figure, outputs=[summary], render=renderer.png,
-                  title="Chapter 3: the feed-forward network (rows separated by ';')",
-                  alt="Heatmaps of the FFN input H, the pre-activation P, the hidden layer Z and the output F")
+                  title="Chapter 3: the feed-forward network (rows separated by ';')", describe=alt_text)
     panel.ffn_figure = figure
     panel.summary = summary
     return panel
 
 
+def alt_text(result: ffn.FFNResult) -> str:
+    """The figure's text alternative for the FFN result shown."""
+    zeroed = int(ffn.zeroed_by_relu(result.pre_activation).sum())
+    return (f"One strip of heatmaps, one row per token: the FFN input H, the pre-activation P, the hidden "
+            f"layer Z = ReLU(P) and the output F, each scaled to its largest entry (blue below 0, red above). "
+            f"ReLU set {zeroed} of the {result.pre_activation.size} entries of P to 0; F ranges from "
+            f"{result.output.min():.4f} to {result.output.max():.4f}.")
+
+
+def _strip(X, result: ffn.FFNResult):
+    strip = ffn_strip_figure(X, result, dpi=DPI * SCALE, width=WIDTH, height=HEIGHT)
+    set_pixel_scale(strip.figure, SCALE)
+    return strip
+
+
 def render_from_scratch(values: dict) -> bytes:
     """Benchmark baseline: a new figure for ``values``, rendered to PNG."""
-    X, result = compute(values)
-    figure = ffn_strip_figure(X, result, dpi=DPI, width=WIDTH, height=HEIGHT)
-    return figure_png(figure.figure)
+    return figure_png(_strip(*compute(values)).figure)

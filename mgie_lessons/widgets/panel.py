@@ -17,7 +17,7 @@ import ipywidgets as widgets
 import numpy as np
 import traitlets
 
-from ..plots.common import figure_png, freeze_layout
+from ..plots.common import display_size, figure_png, freeze_layout
 from ..validation import as_array
 
 __all__ = ["Panel", "parse_matrix", "parse_vector", "matrix_text"]
@@ -65,6 +65,20 @@ def _raised_by_matplotlib(error: BaseException) -> bool:
     return bool(frames) and "matplotlib" in frames[-1].filename.replace("\\", "/").split("/")
 
 
+def _check_slider_value(control, name: str, value) -> None:
+    """A slider holds only numbers in [min, max] (whole numbers for an IntSlider); ipywidgets
+    would move any other value into range without a word, so refuse it instead."""
+    if not isinstance(control, (widgets.IntSlider, widgets.FloatSlider)):
+        return
+    whole = isinstance(control, widgets.IntSlider)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} is a slider: give a number, got {value!r}")
+    if not control.min <= value <= control.max:                 # NaN fails this too
+        raise ValueError(f"{name} must lie in the slider's range [{control.min:g}, {control.max:g}], got {value!r}")
+    if whole and float(value) != int(value):
+        raise ValueError(f"{name} is a slider of whole numbers, got {value!r}")
+
+
 class FigureImage(widgets.Image):
     """The panel's figure: an ipywidgets Image whose text alternative travels with the widget
     state (ipywidgets' Image has no alt text). On the website, web/src/widgets-setup.js puts it on
@@ -108,9 +122,9 @@ class Panel:
         self.outputs = list(outputs or [])
         if figure is not None:
             freeze_layout(figure)
-            # Show the PNG at its own pixel size (no blurry stretching), shrinking on narrow pages.
-            width_px = int(round(figure.get_figwidth() * figure.dpi))
-            self.image.layout.width = f"{width_px}px"
+            # Show the PNG at its display size (CSS pixels): a figure drawn with 2 device pixels per
+            # CSS pixel is then sharp on high-density screens; it shrinks on narrow pages.
+            self.image.layout.width = f"{display_size(figure)[0]:g}px"
             self.image.layout.height = "auto"
         header = [widgets.HTML(f"<b>{html.escape(title)}</b>")] if title else []
         children = header + list(self.controls.values()) + [self.message]
@@ -175,10 +189,14 @@ class Panel:
         return False
 
     def set(self, **values) -> bool:
-        """Set several controls at once (used by tests and the dashboard), then refresh once."""
+        """Set several controls at once (used by tests and the benchmark), then refresh once.
+
+        Raises ``ValueError`` for an unknown control or a value a slider cannot hold (ipywidgets
+        would silently move it into the slider's range)."""
         for name, value in values.items():
             if name not in self.controls:
                 raise ValueError(f"unknown control {name!r}; this panel has {sorted(self.controls)}")
+            _check_slider_value(self.controls[name], name, value)
         for name, value in values.items():
             control = self.controls[name]
             control.unobserve(self._on_change, names="value")

@@ -16,7 +16,7 @@ import numpy as np
 import sympy
 
 from .. import seed, tokens
-from ..plots.common import figure_png
+from ..plots.common import HIDPI_SCALE, figure_png, set_pixel_scale
 from ..plots.tokens import MAX_TOKENS, TokensFigure
 from .panel import Panel, matrix_text, parse_vector
 
@@ -25,6 +25,8 @@ __all__ = ["WORDS", "control_name", "default_values", "make_panel", "labelled_ma
 
 #: The words that get a text box: the seed's table, in its order.
 WORDS = tuple(seed.EMBEDDING_TABLE)
+#: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
+DPI, SCALE = 72, HIDPI_SCALE
 
 
 def control_name(word: str) -> str:
@@ -93,7 +95,8 @@ def make_panel() -> Panel:
     """The chapter 1 panel, starting from the seed's instruction and table."""
     start = default_values()
     words, X = _compute(start)
-    figure = TokensFigure(words, X, static_background=True)
+    figure = TokensFigure(words, X, static_background=True, dpi=DPI * SCALE)
+    set_pixel_scale(figure.figure, SCALE)
     controls = {
         "instruction": widgets.Text(value=start["instruction"], description="instruction",
                                     layout=widgets.Layout(width="32em"),
@@ -111,22 +114,28 @@ def make_panel() -> Panel:
     summary = widgets.HTML()
     latex = widgets.HTMLMath()
 
-    def update(values: dict) -> None:
+    def update(values: dict):
         words, X = _compute(values)
         figure.update(words, X)
         summary.value = html.escape(f"{len(words)} tokens, {len(tokens.distinct_words(words))} distinct words; "
                                     f"X is {X.shape[0]} \u00d7 {X.shape[1]}.")
         latex.value = html.escape(x_latex(words, X), quote=False)
+        return words, X
 
     panel = Panel(controls, update, figure.figure, title="Chapter 1: from an instruction to X",
-                  outputs=[summary, latex],
-                  alt="A heatmap of X, one row per token, and the rows of X drawn as labelled points.")
-    # Show the picture at its own size (it is small; stretching it would blur it).
-    panel.image.layout.width = f"{figure.figure.bbox.width:.0f}px"
+                  outputs=[summary, latex], render=figure.background.png, describe=alt_text)
     panel.summary = summary
     panel.latex = latex
     panel.tokens_figure = figure
     return panel
+
+
+def alt_text(shown) -> str:
+    """The figure's text alternative for (words, X): a heatmap of X, its rows labelled."""
+    words, X = shown
+    rows = "; ".join(f"{i + 1} {word} ({x[0]:.3g}, {x[1]:.3g})" for i, (word, x) in enumerate(zip(words, X)))
+    return (f"A heatmap of X, {len(words)} rows (one per token) by 2 columns, dark for low values and yellow "
+            f"for high: {rows}.")
 
 
 def _setting(instruction: str, **rows) -> dict:
@@ -154,5 +163,6 @@ def render_from_scratch(values: dict) -> bytes:
     (Without the panel's cached background: for a figure drawn only once, caching would cost an
     extra draw.)"""
     words, X = _compute(values)
-    figure = TokensFigure(words, X)
+    figure = TokensFigure(words, X, dpi=DPI * SCALE)
+    set_pixel_scale(figure.figure, SCALE)
     return figure_png(figure.figure)

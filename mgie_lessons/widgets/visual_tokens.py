@@ -11,15 +11,17 @@ import ipywidgets as widgets
 import numpy as np
 
 from .. import visual_tokens as vt
-from ..plots.common import BlitRenderer, figure_png, freeze_layout
+from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
 from ..plots.visual_tokens import edit_head_panel_figure, seed_edit_head
 from ..validation import check_int
 from .panel import Panel
 
 __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "compute", "summary_html",
-           "MAX_TOKENS", "MAX_QUERIES"]
+           "MAX_TOKENS", "MAX_QUERIES", "alt_text"]
 
-WIDTH, HEIGHT, DPI = 5.4, 2.9, 72
+#: The figure's size (inches), density at its display size (CSS pixels per inch) and device
+#: pixels per CSS pixel.
+WIDTH, HEIGHT, DPI, SCALE = 5.4, 2.9, 72, HIDPI_SCALE
 MAX_TOKENS = 8          # MGIE uses 8 [IMG] tokens
 MAX_QUERIES = 16        # MGIE uses 77; 16 keep the picture readable
 D_OUT = 3
@@ -53,7 +55,7 @@ def summary_html(token_pass: vt.ImageTokenPass, head: vt.EditHeadResult) -> str:
     weights = head.attention.weights
     q, m = weights.shape
     real = vt.MGIE_SHAPES
-    header = "".join(f"<th>IMG{j + 1}</th>" for j in range(m))
+    header = "".join(f"<th>IMG{j}</th>" for j in range(m))
     rows = "".join(f"<tr><th>query {i + 1}</th>{_row(w)}</tr>" for i, w in enumerate(weights))
     spread = float(np.ptp(head.output, axis=0).max())
     return (
@@ -71,34 +73,49 @@ def make_panel() -> Panel:
     style = {"description_width": "13em"}
     layout = widgets.Layout(width="20em")
     controls = {
-        "n_tokens": widgets.IntText(value=DEFAULTS["n_tokens"], description=f"[IMG] tokens m (1-{MAX_TOKENS})",
-                                    style=style, layout=layout),
-        "n_queries": widgets.IntText(value=DEFAULTS["n_queries"], description=f"queries q (1-{MAX_QUERIES})",
-                                     style=style, layout=layout),
+        "n_tokens": widgets.IntSlider(value=DEFAULTS["n_tokens"], min=1, max=MAX_TOKENS,
+                                      description="[IMG] tokens m", style=style, layout=layout),
+        "n_queries": widgets.IntSlider(value=DEFAULTS["n_queries"], min=1, max=MAX_QUERIES,
+                                       description="queries q", style=style, layout=layout),
         "seed": widgets.IntText(value=DEFAULTS["seed"], description="edit-head seed (>= 0)",
                                 style=style, layout=layout),
     }
     token_pass, head = compute(DEFAULTS)
-    figure = edit_head_panel_figure(head, dpi=DPI, width=WIDTH, height=HEIGHT)
-    freeze_layout(figure.figure)
-    renderer = BlitRenderer(figure.figure, figure.dynamic_artists())
+    figure = _figure(head)
+    # The axes have no ticks: their background does not change when the heatmaps change shape.
+    renderer = BlitRenderer(figure.figure, figure.dynamic_artists(), per_limits=False)
     summary = widgets.HTML(value=summary_html(token_pass, head))
 
-    def update(values: dict) -> None:
+    def update(values: dict):
         token_pass, head = compute(values)
         figure.update(head)
         summary.value = summary_html(token_pass, head)
+        return head
 
     panel = Panel(controls, update, figure.figure, outputs=[summary], render=renderer.png,
-                  title="Chapter 4: the toy edit head (cross-attention map and U)",
-                  alt="Heatmaps of the edit head's cross-attention weights (queries x [IMG] tokens) and of U")
+                  title="Chapter 4: the toy edit head (cross-attention map and U)", describe=alt_text)
     panel.edit_head_figure = figure
     panel.summary = summary
     return panel
 
 
+def alt_text(head: vt.EditHeadResult) -> str:
+    """The figure's text alternative for the edit head shown."""
+    weights = head.attention.weights
+    q, m = weights.shape
+    return (f"Left: a heatmap of the cross-attention weights of {q} queries (rows) over {m} [IMG] tokens "
+            f"(columns); each row sums to 1, the largest weight is {weights.max():.3f} and the smallest "
+            f"{weights.min():.3f}. Right: a heatmap of U, {q} rows by {head.output.shape[1]} columns, from "
+            f"{head.output.min():.3f} to {head.output.max():.3f}.")
+
+
+def _figure(head: vt.EditHeadResult):
+    figure = edit_head_panel_figure(head, dpi=DPI * SCALE, width=WIDTH, height=HEIGHT)
+    set_pixel_scale(figure.figure, SCALE)
+    return figure
+
+
 def render_from_scratch(values: dict) -> bytes:
     """Benchmark baseline: a new figure for ``values``, rendered to PNG."""
     _, head = compute(values)
-    figure = edit_head_panel_figure(head, dpi=DPI, width=WIDTH, height=HEIGHT)
-    return figure_png(figure.figure)
+    return figure_png(_figure(head).figure)
