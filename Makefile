@@ -14,7 +14,7 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_san
 help:
 	@echo "make book       build the website into _build/html (creates .venv on first use)"
 	@echo "make test       unit tests + nbval + warnings-as-errors build + site checks (browser, links, determinism)"
-	@echo "make site-test  the site checks alone (builds the site first; Chromium: apt-get install chromium)"
+	@echo "make site-test  the site checks alone: browser, weights, dead controls, explorers, links, determinism"
 	@echo "make bench      benchmarks (bench-widgets: update times; bench-site: build times, nbval time, page weights)"
 	@echo "make notebooks  re-execute every notebook in place (outputs are committed)"
 	@echo "make lab        open the notebooks in JupyterLab (installs it on first use)"
@@ -70,7 +70,7 @@ grade: env
 	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.grading $(SUBMISSIONS) --csv $(GRADES)
 
 # --- The website: offline assets, browser/link/determinism checks, benchmark (issue 6) ---------
-# MathJax, the ipywidgets HTML manager, RequireJS (and axe-core for the tests) come from npm,
+# MathJax (and axe-core for the tests) come from npm,
 # pinned by web/package-lock.json; web/build_assets.py copies what the site serves into
 # web/static/ (listed in html_static_path).
 WEB_STAMP := web/static/.stamp
@@ -87,9 +87,11 @@ web-assets: $(WEB_STAMP)
 
 student: web-assets
 
-# Every page of _build/html in headless Chromium (console, requests, MathJax, axe-core, alt
-# text, labels, kernel-free sliders, screenshots in artifacts/screenshots/), every internal
-# link and anchor, and a second build compared with the first (slow).
+# Every page of _build/html in headless Chromium (console, requests, page weight under 5 MB,
+# no dead controls, MathJax, axe-core, alt text, labels, the explorers against the package,
+# screenshots in artifacts/screenshots/), every internal link and anchor, and a clean rebuild
+# from the same execution cache compared with _build/html (about 20 s; see
+# tests/browser/test_site_determinism.py).
 site-test: build-strict
 	MPLBACKEND=Agg MGIE_SITE_DIR=$(CURDIR)/_build/html MGIE_RUN_SLOW=1 \
 	  MGIE_DETERMINISM_REFERENCE=$(CURDIR)/_build/html $(BIN)/python -m pytest tests/browser -q

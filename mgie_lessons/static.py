@@ -268,12 +268,24 @@ def _close_widget_tree(widget, seen=None) -> None:
     widget.close()
 
 
+_DISPLAY_MATH = re.compile(r"(?<!\\)\$\$(.+?)(?<!\\)\$\$", re.S)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)(.+?)(?<![\\$])\$", re.S)
+
+
+def page_math(text: str) -> str:
+    """Jupyter's $...$ and $$...$$ as the website's MathJax delimiters \\(...\\) and \\[...\\]."""
+    text = _DISPLAY_MATH.sub(lambda m: "\\[" + m.group(1) + "\\]", text)
+    return _INLINE_MATH.sub(lambda m: "\\(" + m.group(1) + "\\)", text)
+
+
 def _outputs_html(panel) -> str:
+    """The HTML a panel shows under its picture (numbers, math), with the website's math delimiters.
+    An output that only repeats the picture's alt text is left out (the picture carries it)."""
     parts = []
     for output in getattr(panel, "outputs", []):
         value = getattr(output, "value", None)
-        if isinstance(value, str) and value.strip():
-            parts.append(value)
+        if isinstance(value, str) and value.strip() and html.unescape(value).strip() != panel.alt.strip():
+            parts.append(page_math(value))
     return "".join(parts)
 
 
@@ -582,7 +594,7 @@ class Explorer:
         params = []
         for p in self.parameters:
             entry = {"name": p.name, "kind": p.kind, "values": list(p.values), "texts": list(p.texts),
-                     "initial": p.initial}
+                     "initial": p.initial, "covers": list(p.covers)}
             if p.visible_when:
                 entry["when"] = {str(self._index[o]): [self.parameters[self._index[o]].index(v) for v in allowed]
                                  for o, allowed in p.visible_when.items()}
@@ -656,7 +668,8 @@ class Explorer:
             image = '<img alt="" hidden style="max-width:100%;height:auto">'
         message = (f'<p class="mgie-explorer-message" role="status"{"" if frame.message else " hidden"}>'
                    f'{html.escape(frame.message)}</p>')
-        text = f'<div class="mgie-explorer-text">{frame.text}</div>'
+        # mathjax_process: MathJax typesets it on the website (the class MyST-NB's configuration names).
+        text = f'<div class="mgie-explorer-text mathjax_process">{frame.text}</div>'
         return f'<figure class="mgie-explorer-view" data-view="{number}">{image}{message}{text}{caption}</figure>'
 
     def _markup(self) -> str:

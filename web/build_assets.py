@@ -7,10 +7,11 @@ package-lock.json pin the versions). ``web/static/`` is generated (gitignored) a
 
 * ``mathjax/``  MathJax 3 (``tex-mml-chtml.js`` plus the fonts, TeX extensions and menu/a11y
   components it loads on demand), used through ``sphinx.config.mathjax_path``;
-* ``widgets/``  RequireJS and the ipywidgets HTML manager bundle ``embed-amd.js`` with the
-  Font Awesome files it references, used through ``nb_ipywidgets_js``;
-* ``mgie/``     the site's own files from ``web/src/``: ``widgets-setup.js`` (widget snapshots
-  offline and under MathJax 3), ``site.js`` and ``site.css`` (accessibility fixes).
+* ``mgie/``     the site's own files from ``web/src/``: ``site.js`` and ``site.css``
+  (accessibility fixes).
+
+No widget manager: the website's Explore sections are kernel-free explorers, so no page has a
+widget snapshot to render (issue 9).
 
 The folder is deliberately not called ``_static``: Jupyter Book adds a ``<script>`` tag to
 every page for each ``.js`` file it finds under a source folder of that name, which would
@@ -39,10 +40,6 @@ STAMP = STATIC / ".stamp"
 # explorer and its speech rule engine). The other combined components are not needed.
 MATHJAX_FILES = ["tex-mml-chtml.js"]
 MATHJAX_DIRS = ["input", "output", "ui", "a11y", "sre", "adaptors"]
-# The HTML manager bundle computes its webpack public path from its AMD module URL and loads
-# the Font Awesome files (hashed names) from there; web/src/widgets-setup.js points that URL at
-# _static/widgets/, so the font files sit beside embed-amd.js.
-WIDGET_FONT_SUFFIXES = {".woff2", ".woff", ".ttf", ".eot", ".svg"}
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -68,16 +65,6 @@ def build() -> list[Path]:
         _copy(mathjax / "es5" / name, STATIC / "mathjax" / name)
     _copy(mathjax / "LICENSE", STATIC / "mathjax" / "LICENSE")
 
-    manager = NODE_MODULES / "@jupyter-widgets" / "html-manager" / "dist"
-    _copy(manager / "embed-amd.js", STATIC / "widgets" / "embed-amd.js")
-    _copy(manager / "embed.js.LICENSE.txt", STATIC / "widgets" / "embed-amd.js.LICENSE.txt")
-    fonts = sorted(p for p in manager.iterdir() if p.suffix in WIDGET_FONT_SUFFIXES)
-    if not fonts:
-        sys.exit(f"build_assets: no font files found in {manager}")
-    for font in fonts:
-        _copy(font, STATIC / "widgets" / font.name)
-    _copy(NODE_MODULES / "requirejs" / "require.js", STATIC / "widgets" / "require.js")
-
     for source in sorted((WEB / "src").iterdir()):
         if source.suffix in {".js", ".css"}:
             _copy(source, STATIC / "mgie" / source.name)
@@ -94,4 +81,4 @@ def build() -> list[Path]:
 if __name__ == "__main__":
     files = build()
     size = sum(p.stat().st_size for p in files)
-    print(f"web/static: {len(files)} files, {size / 1e6:.1f} MB (MathJax 3, ipywidgets HTML manager, RequireJS, site scripts)")
+    print(f"web/static: {len(files)} files, {size / 1e6:.1f} MB (MathJax 3, site scripts)")

@@ -3,7 +3,11 @@
 The site is taken from ``$MGIE_SITE_DIR`` (default ``_build/html``; ``make test`` builds it
 first) and served on a free localhost port from a thread of the test session. Every page is
 loaded ONCE in headless Debian Chromium (driven by Python Playwright) and everything the tests
-look at is collected during that visit (:class:`PageVisit`), so each page costs one load.
+look at is collected during that visit (:class:`PageVisit`), so each page costs one load: what
+it requested (and so what it weighs), console messages, facts about math, images and controls,
+axe-core's findings, a screenshot and, last because it changes the page, what each visible
+control of the page content does when it is operated (:data:`PROBE_CONTROLS`). At the end the
+session prints a table of every page's weight, dead controls and explorer controls.
 
 Without ``/usr/bin/chromium`` or the ``playwright`` package the browser tests skip, saying
 what is missing; the link and determinism tests need neither.
@@ -16,7 +20,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
@@ -83,7 +87,9 @@ def browser_context(base_url):
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright, chromium_context(playwright) as context:
+    # Clipboard access lets the code cells' copy buttons do their job (and show "Copied!").
+    with sync_playwright() as playwright, chromium_context(
+            playwright, permissions=["clipboard-read", "clipboard-write"]) as context:
         context.external_requests = []
 
         def guard(route):
@@ -108,18 +114,11 @@ async () => {
     if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
   };
   await mathjaxIdle();
-  const views = Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'));
-  const rendered = (view) => {
-    const area = view.previousElementSibling;
-    return !!(area && area.classList.contains('widget-subarea') && area.children.length);
-  };
-  const start = Date.now();
-  while (views.some((v) => !rendered(v)) && Date.now() - start < 15000) { await sleep(100); }
   await sleep(200);
   await mathjaxIdle();
   await document.fonts.ready;
-  return {views: views.length, pending: views.filter((v) => !rendered(v)).length,
-          broken: document.querySelectorAll('.jupyter-widgets-error-widget').length};
+  return {views: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
+          explorers: Array.from(document.querySelectorAll('div.mgie-explorer')).filter((e) => !e.getAttribute('data-ready')).length};
 }
 """
 
@@ -175,7 +174,15 @@ COLLECT = r"""
     untypeset, rawTex, widgetDollars,
     images: images.length, noAlt,
     controls: controls.length, unlabelled,
-    staticSliders: Array.from(document.querySelectorAll('div.mgie-static input[type=range]')).map((s) => s.id),
+    explorers: Array.from(document.querySelectorAll('div.mgie-explorer')).map((root) => {
+      const spec = JSON.parse(document.getElementById(root.id + '-data').textContent);
+      const rows = Array.from(root.querySelectorAll('.mgie-explorer-row'));
+      return {id: root.id, bytes: root.outerHTML.length,
+              params: spec.params.map((p) => ({name: p.name, kind: p.kind, values: p.values.length, covers: p.covers})),
+              shown: rows.filter((r) => r.checkVisibility()).length,
+              scripts: spec.views.filter((v) => v.type === 'script').length,
+              frames: spec.views.filter((v) => v.type === 'frames').reduce((n, v) => n + v.frames.length, 0)};
+    }),
   };
 }
 """
@@ -191,14 +198,65 @@ async () => {
 }
 """
 
-SLIDER_STATE = """
-(id) => {
-  const slider = document.getElementById(id);
-  const root = slider.closest('div.mgie-static');
-  const img = root.querySelector('img');
-  const output = document.getElementById(id + '-value');
-  return {value: slider.value, max: slider.max, src: img.getAttribute('src'), alt: img.getAttribute('alt'),
-          shown: output ? output.textContent : null};
+# The content whose controls must all do something: the theme's article element (the header
+# bar, sidebars and search are theme navigation, outside it; the search page's own search form
+# is navigation too). Every visible input, select, textarea and button in it is tagged with
+# data-mgie-probe so Playwright can operate it.
+PROBE_CONTROLS = """
+() => {
+  const root = document.querySelector('article.bd-article');
+  if (!root) return [];
+  const controls = Array.from(root.querySelectorAll('input, select, textarea, button'))
+    .filter((el) => !(el.tagName === 'INPUT' && el.type === 'hidden') && el.checkVisibility() && !el.disabled
+                    && !el.closest('form[role="search"], .bd-search, #search-documentation'));
+  return controls.map((el, i) => {
+    el.setAttribute('data-mgie-probe', String(i));
+    const kind = el.tagName === 'INPUT' ? el.type : el.tagName.toLowerCase();
+    return {index: i, kind: kind, id: el.id, label: (el.getAttribute('aria-label') || (el.labels && el.labels[0] && el.labels[0].textContent)
+            || el.textContent || el.className || '').trim().slice(0, 60),
+            max: el.max || null, value: el.value, options: el.tagName === 'SELECT' ? el.options.length : 0,
+            explorer: el.closest('div.mgie-explorer') ? el.closest('div.mgie-explorer').id : null};
+  });
+}
+"""
+
+# What the reader sees around a control, as a short fingerprint: the markup of the explorer (or
+# code cell, or section) the control sits in, without the control readouts (<output> and
+# aria-valuetext echo the control that moved). Input values are properties, not markup, so only
+# the effects of operating a control show up here.
+SNAPSHOT_JS = """
+() => { window.mgieSnapshot = (el) => {
+  const root = el.closest('div.mgie-explorer, div.cell, section, article') || document.body;
+  const copy = root.cloneNode(true);
+  copy.querySelectorAll('output').forEach((o) => o.remove());
+  copy.querySelectorAll('[aria-valuetext]').forEach((e) => e.removeAttribute('aria-valuetext'));
+  copy.querySelectorAll('[data-mgie-probe]').forEach((e) => e.removeAttribute('data-mgie-probe'));
+  const text = copy.innerHTML;
+  let hash = 2166136261;
+  for (let i = 0; i < text.length; i++) { hash ^= text.charCodeAt(i); hash = Math.imul(hash, 16777619); }
+  return text.length + ':' + (hash >>> 0);
+}; }
+"""
+SNAPSHOT = "(index) => window.mgieSnapshot(document.querySelector(`[data-mgie-probe=\"${index}\"]`))"
+
+# Buttons outside the explorers (copy buttons of code cells, toggles of solutions), clicked in
+# the page itself: there are dozens per chapter.
+CLICK_BUTTONS = """
+async (indices) => {
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+  const out = {};
+  for (const index of indices) {
+    const el = document.querySelector(`[data-mgie-probe="${index}"]`);
+    const before = window.mgieSnapshot(el);
+    el.click();
+    let alive = false;
+    for (const wait of [30, 300]) {
+      await sleep(wait);
+      if (window.mgieSnapshot(el) !== before) { alive = true; break; }
+    }
+    out[index] = alive;
+  }
+  return out;
 }
 """
 
@@ -213,15 +271,14 @@ def redirect_target(path: Path) -> str | None:
 
 
 @dataclass
-class SliderCheck:
-    slider: str
-    key: str
-    before: dict
-    after: dict
+class ControlCheck:
+    """A visible control of the page content and whether operating it changed what is shown."""
 
-    @property
-    def changed(self) -> bool:
-        return self.after["src"] != self.before["src"] and self.after["value"] != self.before["value"]
+    kind: str
+    label: str
+    explorer: str | None
+    alive: bool
+    how: str
 
 
 @dataclass
@@ -232,11 +289,97 @@ class PageVisit:
     page_errors: list = field(default_factory=list)   # uncaught exceptions
     requests: list = field(default_factory=list)      # every URL the page asked for
     failed: list = field(default_factory=list)        # (url, status or failure text)
-    widgets: dict = field(default_factory=dict)       # {"views": n, "pending": n}
+    widgets: dict = field(default_factory=dict)       # {"views": n widget views left, "explorers": n not started}
     facts: dict = field(default_factory=dict)         # what COLLECT returned
     axe: list | None = None                           # violations, or None when axe is missing
-    sliders: list = field(default_factory=list)       # SliderCheck per kernel-free slider
+    controls: list = field(default_factory=list)      # ControlCheck per visible control of the content
     screenshot: Path | None = None
+
+    @property
+    def dead(self) -> list:
+        return [check for check in self.controls if not check.alive]
+
+    def weight(self, site: Path, base_url: str) -> tuple[int, int]:
+        """(bytes, files): every local file the page requested (itself included), once each.
+
+        The server sends ``Cache-Control: no-store``, so this is what a first visit transfers;
+        data: URLs are inside the HTML already."""
+        files = set()
+        for url in self.requests:
+            if url.startswith(base_url):
+                path = site / unquote(urlsplit(url).path).lstrip("/")
+                path = path / "index.html" if path.is_dir() else path
+                if path.is_file():
+                    files.add(path)
+        return sum(p.stat().st_size for p in files), len(files)
+
+
+def _changed(page, index: int, before: str, wait_ms: int = 40) -> bool:
+    page.wait_for_timeout(wait_ms)
+    return page.evaluate(SNAPSHOT, index) != before
+
+
+def probe_controls(page) -> list:
+    """Operate each visible control of the content as a reader would and record whether what is
+    shown around it changed. An explorer's controls are operated with the keyboard and mouse, each
+    from the explorer's starting values (a slider: one arrow key, then End and Home; a checkbox: a
+    click; a list: each other option in turn), and the explorer is put back afterwards; the other
+    buttons (copy buttons, solution toggles) are clicked in the page."""
+    page.evaluate(SNAPSHOT_JS)
+    controls = page.evaluate(PROBE_CONTROLS)
+    starts = page.evaluate("() => Object.fromEntries(Object.entries(window.mgieExplorers || {})"
+                           ".map(([id, e]) => [id, e.values()]))")
+    buttons = [c["index"] for c in controls if c["explorer"] is None and c["kind"] in {"submit", "button", "reset"}]
+    clicked = page.evaluate(CLICK_BUTTONS, buttons) if buttons else {}
+    checks = []
+    for control in controls:
+        index, kind = control["index"], control["kind"]
+        if str(index) in clicked:
+            checks.append(ControlCheck(kind, control["label"], None, clicked[str(index)], "click"))
+            continue
+        locator = page.locator(f'[data-mgie-probe="{index}"]')
+        before = page.evaluate(SNAPSHOT, index)
+        alive, how = False, ""
+        try:
+            if kind == "range":
+                first = "ArrowLeft" if control["value"] == control["max"] else "ArrowRight"
+                locator.focus()
+                for key in (first, "End", "Home"):
+                    page.keyboard.press(key)
+                    how = key
+                    if _changed(page, index, before):
+                        alive = True
+                        break
+            elif kind in {"checkbox", "radio"}:
+                locator.click()
+                how = "click"
+                alive = _changed(page, index, before)
+            elif kind == "select":
+                for option in range(control["options"]):
+                    if str(option) == control["value"]:
+                        continue
+                    locator.select_option(index=option)
+                    how = f"option {option}"
+                    if _changed(page, index, before):
+                        alive = True
+                        break
+            elif kind in {"text", "textarea", "number", "search"}:
+                locator.fill((control["value"] or "") + "1")
+                how = "typed"
+                alive = _changed(page, index, before)
+            else:
+                locator.click()
+                how = "click"
+                alive = _changed(page, index, before)
+            if not alive:
+                alive = _changed(page, index, before, wait_ms=300)
+        except Exception as error:  # noqa: BLE001 - a control that cannot be operated is reported as dead
+            how = f"{how} failed: {str(error).splitlines()[0]}".strip()
+        if control["explorer"] in starts:
+            page.evaluate("([id, values]) => window.mgieExplorers[id].set(values)",
+                          [control["explorer"], starts[control["explorer"]]])
+        checks.append(ControlCheck(kind, control["label"], control["explorer"], alive, how))
+    return checks
 
 
 def _visit(context, base_url: str, page_path: str) -> PageVisit:
@@ -268,18 +411,43 @@ def _visit(context, base_url: str, page_path: str) -> PageVisit:
         if AXE_JS.exists():
             page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
             visit.axe = page.evaluate(RUN_AXE)
-        # Last, because it changes the page: move every kernel-free slider with the keyboard.
-        for slider in visit.facts["staticSliders"]:
-            before = page.evaluate(SLIDER_STATE, slider)
-            key = "ArrowLeft" if before["value"] == before["max"] else "ArrowRight"
-            page.focus(f"#{slider}")
-            page.keyboard.press(key)
-            page.wait_for_timeout(50)
-            visit.sliders.append(SliderCheck(slider, key, before, page.evaluate(SLIDER_STATE, slider)))
+        # Last, because it changes the page: operate every visible control of the content.
+        visit.controls = probe_controls(page)
     finally:
         visit.seconds = time.perf_counter() - started
         page.close()
     return visit
+
+
+#: Filled by the tests (page -> figures) and printed as one table at the end of the session.
+REPORT: dict[str, dict] = {}
+
+
+@pytest.fixture(scope="session")
+def report() -> dict:
+    """The table printed at the end of the session: tests add their figures per page."""
+    return REPORT
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not REPORT:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write("website figures (issue 9): weight = every file a first visit transfers, shared assets included")
+    write(f"  {'page':30} {'weight':>8} {'files':>5} {'controls':>8} {'dead':>4} {'explorer':>8} "
+          f"{'panel':>5} {'explorer KB':>11} {'computed':>8}")
+    for page in sorted(REPORT):
+        row = REPORT[page]
+        explorer = row.get("explorer_controls")
+        explorer_text = "" if explorer is None else str(explorer)
+        kilobytes = "" if explorer is None else f"{row.get('explorer_bytes', 0) / 1e3:.0f}"
+        write(f"  {page:30} {row.get('weight', 0) / 1e6:6.2f}MB {row.get('files', 0):5d} {row.get('controls', 0):8d} "
+              f"{row.get('dead', 0):4d} {explorer_text:>8} {str(row.get('panel', '')):>5} "
+              f"{kilobytes:>11} {row.get('computed', ''):>8}")
+    write("  controls: visible inputs/selects/buttons of the article; dead: those that changed nothing; explorer: "
+          "its controls (all parameters); panel: the Jupyter panel's controls it covers; computed: in the page "
+          "(script) or precomputed frames")
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@
   ``#fragment`` names an ``id`` (or ``<a name>``) in the target page;
 * nothing a page loads by itself (scripts, stylesheets, images, frames, media, preloads)
   comes from another host: links (``<a href>``) may point anywhere, requests may not;
-* MathJax and the widget manager are the site's own copies.
+* MathJax is the site's own copy; no page carries widget snapshots or loads the widget manager;
+* every local asset link carries the checksum of its file (the same on every build).
 
 Parsed with ``html.parser`` from the standard library.
 """
@@ -115,7 +116,7 @@ def test_page_loads_nothing_from_other_hosts(page):
     assert not external, f"{page} loads from other hosts:\n  " + "\n  ".join(external)
 
 
-def test_mathjax_and_widget_manager_are_served_by_the_site(page):
+def test_mathjax_is_served_by_the_site_and_no_widget_manager(page):
     site = site_dir()
     if parse(site / page).redirect is not None:
         pytest.skip(f"{page} is a redirect page")
@@ -127,15 +128,39 @@ def test_mathjax_and_widget_manager_are_served_by_the_site(page):
     # Jupyter Book adds a <script> for every .js under a source folder named _static: one
     # MathJax component per page means no such folder leaked in (see web/build_assets.py).
     assert len(mathjax) == 1, f"{page} loads {len(mathjax)} MathJax scripts: {mathjax}"
+    # No frozen widget snapshots (issue 9): no widget view or state, no manager, no RequireJS,
+    # no Font Awesome script (web/mgie_site.py).
     html = (site / page).read_text(encoding="utf-8", errors="replace")
-    if "application/vnd.jupyter.widget-state+json" in html:
-        tails = [n.split("_static/", 1)[-1] for n in names]
-        expected = ["widgets/require.js", "mgie/widgets-setup.js", "widgets/embed-amd.js"]
-        found = [t for t in tails if t in expected]
-        assert found == expected, f"{page} has widget state but loads {found} (expected {expected} in this order)"
+    for leftover in ("application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json"):
+        assert leftover not in html, f"{page} still holds {leftover} (a Jupyter panel cell without remove-cell?)"
+    unwanted = [n for n in names if n.rsplit("/", 1)[-1] in {"embed-amd.js", "require.js", "fontawesome.js"}]
+    assert not unwanted, f"{page} loads {unwanted}"
     for url in scripts:
         if not _is_external(url):
             assert (site / page).parent.joinpath(unquote(urlsplit(url).path)).resolve().exists(), url
+
+
+def test_asset_links_carry_their_checksum(page):
+    """Every local stylesheet and script link ends in ?v=<crc32 of the file>, as a second build
+    writes it whatever the first one left (web/mgie_site.py; tests/browser/test_site_determinism.py)."""
+    import zlib
+
+    site = site_dir()
+    wrong = []
+    for tag, url in parse(site / page).fetched:
+        parts = urlsplit(url)
+        if parts.scheme or "_static/" not in parts.path or not parts.path.endswith((".css", ".js")):
+            continue
+        target = (site / page).parent.joinpath(unquote(parts.path)).resolve()
+        if parts.query.startswith("digest="):
+            continue  # the theme's own cache-busting (fixed in its templates)
+        expected = None
+        if target.exists():
+            content = target.read_bytes().translate(None, b"\r")
+            expected = f"v={zlib.crc32(content):08x}"
+        if parts.query != expected:
+            wrong.append(f"<{tag}> {url} (expected ?{expected})")
+    assert not wrong, f"{page}:\n  " + "\n  ".join(wrong)
 
 
 def test_no_source_folder_named_static():
@@ -147,8 +172,6 @@ def test_no_source_folder_named_static():
 def test_offline_assets_present_in_site(site):
     static = site / "_static"
     for relative in ("mathjax/tex-mml-chtml.js", "mathjax/output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff",
-                     "mathjax/input/tex/extensions/boldsymbol.js", "widgets/embed-amd.js", "widgets/require.js",
-                     "mgie/widgets-setup.js", "mgie/site.js", "mgie/site.css"):
+                     "mathjax/input/tex/extensions/boldsymbol.js", "mgie/site.js", "mgie/site.css"):
         assert (static / relative).exists(), f"_static/{relative} missing: run `make web-assets` before building"
-    fonts = list((static / "widgets").glob("*.woff2"))
-    assert fonts, "the widget manager's Font Awesome files are missing from _static/widgets/"
+    assert not (static / "widgets").exists(), "_static/widgets/ is back: no page needs the widget manager (issue 9)"

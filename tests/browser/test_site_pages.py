@@ -1,9 +1,10 @@
 """Every page of the built site, loaded in headless Chromium with only localhost reachable.
 
 One load per page (see ``visits`` in conftest.py); each test reads one aspect of it:
-console errors, requests leaving localhost, widget snapshots, MathJax output, axe-core,
-alt text, control labels, the kernel-free sliders, and a screenshot of each chapter
-(artifacts/screenshots/, gitignored).
+console errors, requests leaving localhost, no widget snapshots, the page's weight (under 5 MB
+with every shared asset), no dead controls (every visible control of the content changes what
+is shown), MathJax output, axe-core, alt text, control labels, and a screenshot of each chapter
+(artifacts/screenshots/, gitignored). The explorers are checked further in test_site_explorers.py.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 
 import pytest
 
-from mgie_lessons.website import AXE_JS, is_local, shorten, site_dir, site_pages
+from mgie_lessons.website import AXE_JS, is_local, shorten
 
 # Console messages that are known and harmless, each with its reason. Anything else logged at
 # error level (or thrown and not caught) fails the page.
@@ -45,14 +46,31 @@ def test_no_request_leaves_localhost(page, visits, browser_context):
         shorten(url) for url in external)
 
 
-def test_widget_snapshots_render(page, visits):
+#: Issue 9: every page transfers less than this on a first visit, shared assets included.
+PAGE_BUDGET_BYTES = 5_000_000
+
+
+def test_no_widget_snapshots(page, visits):
     widgets = visits(page).widgets
-    assert widgets.get("pending", 0) == 0, (
-        f"{page}: {widgets['pending']} of {widgets['views']} widget snapshots did not render "
-        "(is the widget state stored in the notebook? do require.js/embed-amd.js load?)")
-    assert widgets.get("broken", 0) == 0, (
-        f"{page}: {widgets['broken']} widget(s) rendered as the manager's error view "
-        "(see the console errors test for the reason)")
+    assert widgets.get("views", 0) == 0, (
+        f"{page}: {widgets['views']} frozen widget view(s) on the page; tag the panel's cell remove-cell "
+        "(the explorer is the website's Explore)")
+    assert widgets.get("explorers", 0) == 0, f"{page}: {widgets['explorers']} explorer(s) did not start (script error?)"
+
+
+def test_page_weighs_under_5_mb(page, visits, site, base_url, report):
+    weight, files = visits(page).weight(site, base_url)
+    report.setdefault(page, {}).update(weight=weight, files=files)
+    assert weight < PAGE_BUDGET_BYTES, (f"{page} transfers {weight / 1e6:.2f} MB in {files} files on a first visit "
+                                        f"(budget {PAGE_BUDGET_BYTES / 1e6:.0f} MB, shared assets included)")
+
+
+def test_no_dead_controls(page, visits, report):
+    visit = visits(page)
+    report.setdefault(page, {}).update(controls=len(visit.controls), dead=len(visit.dead))
+    assert not visit.dead, f"{page}: {len(visit.dead)} of {len(visit.controls)} visible controls change nothing:\n  " + \
+        "\n  ".join(f"{c.kind} {c.label!r}" + (f" in #{c.explorer}" if c.explorer else "") + f" ({c.how})"
+                     for c in visit.dead[:20])
 
 
 def test_math_is_typeset(page, visits):
@@ -83,29 +101,6 @@ def test_every_control_has_a_label(page, visits):
     facts = visits(page).facts
     assert not facts["unlabelled"], f"{page}: {len(facts['unlabelled'])} of {facts['controls']} controls without a label:\n  " + \
         "\n  ".join(facts["unlabelled"][:10])
-
-
-def _pages_with_static_controls():
-    site = site_dir()
-    if not (site / "index.html").exists():
-        return []
-    return [page for page in site_pages(site)
-            if 'class="mgie-static"' in (site / page).read_text(encoding="utf-8", errors="replace")]
-
-
-@pytest.mark.parametrize("static_page", _pages_with_static_controls() or [
-    pytest.param(None, marks=pytest.mark.skip(reason="no page of the built site has kernel-free controls yet"))])
-def test_kernel_free_sliders_change_the_picture(static_page, visits):
-    visit = visits(static_page)
-    assert visit.sliders, f"{static_page} has div.mgie-static but no range input in it"
-    stuck = []
-    for check in visit.sliders:
-        if check.before["max"] == "0":
-            continue  # a parameter with a single value cannot move
-        if not check.changed:
-            stuck.append(f"#{check.slider}: {check.key} moved value {check.before['value']} -> {check.after['value']}, "
-                         f"image {'changed' if check.after['src'] != check.before['src'] else 'unchanged'}")
-    assert not stuck, f"{static_page}:\n  " + "\n  ".join(stuck)
 
 
 def test_chapter_screenshot_saved(chapter, visits):
