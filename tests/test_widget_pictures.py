@@ -16,6 +16,7 @@ is n (n - 1) cheap updates.
 """
 
 import importlib
+import inspect
 import io
 
 import numpy as np
@@ -91,23 +92,18 @@ def assert_titles_are_drawn_inside(panel) -> None:
         region = shown[int(height - box.y1):int(np.ceil(height - box.y0)), int(box.x0):int(np.ceil(box.x1))]
         assert region.size and region.min() < 128, f"title {title.get_text()!r} is not drawn"
         assert ax.get_xlabel() and ax.get_ylabel(), f"axes titled {title.get_text()!r} needs labelled axes"
+        for label in (ax.xaxis.label, ax.yaxis.label):
+            box = title_box(label, renderer)
+            assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height, \
+                f"axis label {label.get_text()!r} lies outside the canvas: {box.bounds}"
 
 
-@pytest.fixture(scope="module", params=MODULES)
-def module(request):
-    return importlib.import_module(f"mgie_lessons.widgets.{request.param}")
-
-
-@pytest.fixture(scope="module")
-def fresh(module):
-    """(picture, alt text) of a new panel set to each benchmark setting (one new panel each)."""
-    shown = []
-    for values in module.BENCH_SETTINGS:
-        panel = module.make_panel()
-        assert set(values) == set(panel.controls), "a benchmark setting must set every control"
-        assert panel.set(**values), panel.error
-        shown.append((panel.image.value, panel.alt))
-    return shown
+def fresh_picture(module, values: dict) -> tuple[bytes, str]:
+    """(picture, alt text) of a new panel set to ``values``."""
+    panel = module.make_panel()
+    assert set(values) == set(panel.controls), "a benchmark setting must set every control"
+    assert panel.set(**values), panel.error
+    return panel.image.value, panel.alt
 
 
 def assert_drawn_for_high_density_screens(panel) -> None:
@@ -121,17 +117,26 @@ def assert_drawn_for_high_density_screens(panel) -> None:
     assert scale == HIDPI_SCALE or 1.5 <= scale < HIDPI_SCALE
 
 
-def test_the_picture_after_any_update_is_the_fresh_picture(module, fresh):
-    """Also: every picture's titles are drawn inside the canvas, the first picture's too (issue 9),
-    and pictures are drawn for high-density screens."""
+@pytest.mark.parametrize("name", MODULES)
+def test_the_picture_after_any_update_is_the_fresh_picture(name):
+    """After every update a -> b the panel shows what a new panel set to b shows (picture and alt
+    text). Also: every picture's titles and axis labels are drawn inside the canvas, the first
+    picture's too (issue 9); the alt text follows the values; pictures are drawn for high-density
+    screens."""
+    module = importlib.import_module(f"mgie_lessons.widgets.{name}")
+    settings = module.BENCH_SETTINGS
+    walk = every_ordered_pair(len(settings))
     panel = module.make_panel()
     assert_titles_are_drawn_inside(panel)
     assert_drawn_for_high_density_screens(panel)
-    walk = every_ordered_pair(len(module.BENCH_SETTINGS))
-    assert panel.set(**module.BENCH_SETTINGS[walk[0]]), panel.error
-    wrong, seen = [], set()
+    assert set(settings[walk[0]]) == set(panel.controls), "a benchmark setting must set every control"
+    assert panel.set(**settings[walk[0]]), panel.error
+    fresh = {walk[0]: (panel.image.value, panel.alt)}          # this panel is still a new one here
+    fresh.update({b: fresh_picture(module, settings[b]) for b in range(len(settings)) if b != walk[0]})
+    wrong, seen = [], {walk[0]}
+    assert_titles_are_drawn_inside(panel)
     for a, b in zip(walk, walk[1:]):
-        assert panel.set(**module.BENCH_SETTINGS[b]), panel.error
+        assert panel.set(**settings[b]), panel.error
         assert panel.message.value == "" and panel.error is None
         picture, alt = fresh[b]
         assert panel.alt == alt, f"{a} -> {b}: the alt text is not the fresh panel's"
@@ -144,9 +149,95 @@ def test_the_picture_after_any_update_is_the_fresh_picture(module, fresh):
         if b not in seen:
             assert_titles_are_drawn_inside(panel)
             seen.add(b)
-    assert not wrong, f"widgets.{module.__name__.rsplit('.', 1)[-1]}: " + "; ".join(wrong)
-
-
-def test_the_alt_text_follows_the_values(module, fresh):
-    alts = [alt for _, alt in fresh]
+    assert not wrong, f"widgets.{name}: " + "; ".join(wrong)
+    alts = [alt for _, alt in fresh.values()]
     assert all(alts) and len(set(alts)) > 1, "the alt text describes the values shown"
+
+
+# --- The website's precomputed frames and the chapters' figures --------------------------------
+
+from mgie_lessons.plots import (attention as attention_plots, blending as blending_plots,  # noqa: E402
+                                diffusion as diffusion_plots, edit_head as edit_head_plots,
+                                ffn as ffn_plots, guidance as guidance_plots, losses as loss_plots,
+                                schedules as schedule_plots, tokens as token_plots,
+                                visual_tokens as vt_plots)
+
+FRAME_RENDERERS = [
+    (attention_plots.static_weights_frame, (0.1, "on")),
+    (blending_plots.render_static, (4, "on")),
+    (diffusion_plots.render_trajectory, (0.1, 3)),
+    (edit_head_plots.render_static, (38, 4)),
+    (ffn_plots.render_static, ("computed", 1.0, 0.1)),
+    (guidance_plots.render_scaled_edit, (1.5, 7.5)),
+    (loss_plots.render_losses, (0.5, 0.5)),
+    (schedule_plots.render_noisy_image, ("linear", 500)),
+    (schedule_plots.render_ddim_result, (5, 0.01)),
+    (token_plots.render_controls, (token_plots.STATIC_INSTRUCTIONS[0], 1.0)),
+    (vt_plots.render_static, (4, 4)),
+]
+
+
+def test_every_frame_renderer_takes_a_device_scale():
+    assert all("device_scale" in inspect.signature(render).parameters for render, _ in FRAME_RENDERERS)
+
+
+#: The renderers drawn twice below: one of each way of drawing (a picture made at its own dpi,
+#: fixed-margin figures, frozen layouts, constrained layouts); the slowest others are left out.
+DRAWN_TWICE = [FRAME_RENDERERS[i] for i in (0, 1, 2, 3, 5, 7, 9)]
+
+
+@pytest.mark.parametrize("render, args", DRAWN_TWICE, ids=lambda value: getattr(value, "__module__", "")[-12:])
+def test_frames_draw_twice_the_pixels_for_high_density_screens(render, args):
+    """A frame renderer's device_scale=2 gives twice the pixels each way (the page shows it at the
+    1x size), the same alt text, and a palette PNG."""
+    png, alt = render(*args)
+    sharp, sharp_alt = render(*args, device_scale=2)
+    (width, height), (width2, height2) = png_size(png), png_size(sharp)
+    assert abs(width2 - 2 * width) <= 1 and abs(height2 - 2 * height) <= 1
+    assert sharp_alt == alt
+    assert sharp[25] == 3                      # IHDR colour type 3: a palette PNG
+
+
+# --- The drawing and encoding pieces of plots.common ----------------------------------------
+
+from mgie_lessons.plots.common import (BlitRenderer, figure_png, new_figure, notebook_png,  # noqa: E402
+                                       pixels_png)
+
+
+@pytest.mark.parametrize("origin, aspect", [("upper", "auto"), ("lower", "auto"), ("upper", "equal")])
+def test_painted_images_are_the_pictures_matplotlib_draws(origin, aspect):
+    """BlitRenderer paints nearest-neighbour images with numpy: the same pixels as matplotlib's
+    own full draw (cells of fractional pixel size, a blank NaN cell, the frame on top)."""
+    values = np.random.default_rng(0).random((7, 5))
+    values[2, 3] = np.nan
+    figure, ax = new_figure(3, 2.5, dpi=72, scale=2)
+    image = ax.imshow(values, interpolation="nearest", origin=origin, aspect=aspect)
+    line = ax.axhline(3.2, color="black")      # above the image: dynamic too (it would be covered)
+    ax.set_title("t"), ax.set_xlabel("x"), ax.set_ylabel("y")
+    figure.colorbar(image, ax=ax)
+    renderer = BlitRenderer(figure, [image, line])
+    assert renderer.layer.painters, "the image is painted, not drawn by matplotlib"
+    painted = pixels(renderer.png())
+    np.testing.assert_array_equal(painted, pixels(figure_png(figure)))
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_pixels_png_stores_every_pixel(channels):
+    values = (np.random.default_rng(1).random((37, 53, channels)) * 255).astype(np.uint8)
+    decoded = np.asarray(Image.open(io.BytesIO(pixels_png(values))))
+    np.testing.assert_array_equal(decoded, values)
+    with pytest.raises(ValueError, match="uint8"):
+        pixels_png(values.astype(float))
+
+
+def test_figure_png_at_scale_two_and_the_notebook_picture():
+    figure, ax = new_figure(3, 2, dpi=80)
+    ax.plot([0, 1], [0, 1])
+    assert png_size(figure_png(figure)) == (240, 160)
+    assert png_size(figure_png(figure, scale=2)) == (480, 320)
+    assert figure.dpi == 80 and display_size(figure) == (240, 160)     # the figure is left as it was
+    png, metadata = notebook_png(figure)
+    assert png_size(png) == (480, 320) and metadata == {"width": 240, "height": 160}
+    assert png[25] == 3                                                # a palette PNG
+    with pytest.raises(ValueError, match="PNG"):
+        png_size(b"GIF89a" + bytes(30))

@@ -16,7 +16,7 @@ from matplotlib.font_manager import FontProperties, findfont, get_font
 
 from .. import attention, seed, tokens
 from ..validation import as_matrix
-from .common import figure_png, label_axes, matrix_heatmap, new_figure, pixels_png
+from .common import figure_png, label_axes, matrix_heatmap, new_figure, pixels_png, set_pixel_scale
 
 __all__ = [
     "QUERY_LABEL",
@@ -415,7 +415,7 @@ def compact_png(figure) -> bytes:
     return buffer.getvalue()
 
 
-def static_weights_frame(temperature: float, causal_mask: str = "off"):
+def static_weights_frame(temperature: float, causal_mask: str = "off", *, device_scale: float = 1):
     """One frame of the website's controls: the seed's weights at ``temperature``, mask "on"/"off".
 
     Returns ``(png_bytes, alt_text)`` for :func:`mgie_lessons.static.precomputed_controls`.
@@ -427,8 +427,10 @@ def static_weights_frame(temperature: float, causal_mask: str = "off"):
     result = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V, causal=causal,
                                       temperature=temperature)
     mask_text = "causal mask on" if causal else "no mask"
-    heat = FastWeightsHeatmap(result.weights, token_list,
+    # The heatmap is a picture drawn at its own dpi: draw it with device_scale pixels per CSS pixel.
+    heat = FastWeightsHeatmap(result.weights, token_list, dpi=72 * device_scale,
                               title=f"Weights A at tau = {temperature:g}, {mask_text}")
+    set_pixel_scale(heat.figure, device_scale)
     hat = token_list.index("hat")
     row = result.weights[hat]
     strongest = int(np.argmax(row))
@@ -436,4 +438,4 @@ def static_weights_frame(temperature: float, causal_mask: str = "off"):
     alt = (f"Heatmap of the 10 by 10 attention weights of the seed instruction at temperature "
            f"{temperature:g} with {mask_text}. The largest weight anywhere is {spread.largest_weight:.3f}; "
            f"the row of 'hat' puts its largest weight, {row[strongest]:.3f}, on '{token_list[strongest]}'.")
-    return compact_png(heat.figure), alt
+    return figure_png(heat.figure, compact=True), alt

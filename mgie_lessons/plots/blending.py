@@ -197,13 +197,13 @@ def edit_view(result, dpi: int = 72) -> EditView:
     return EditView(result, dpi=dpi)
 
 
-def render_static(blend_steps: int, masking: str) -> tuple[bytes, str]:
+def render_static(blend_steps: int, masking: str, *, device_scale: float = 1) -> tuple[bytes, str]:
     """One frame of the kernel-free controls: blending at all levels for the first k steps."""
     on = masking == "on"
     result = blending.toy_edit(blend_levels=ALL_LEVELS if blend_steps > 0 else (), blend_steps=blend_steps,
                                masking=on)
     view = EditView(result, dpi=60)
-    png = figure_png(view.figure)
+    png = figure_png(view.figure, scale=device_scale, compact=True)
     alt = (f"Toy blue-hat edit with blending at all levels for the first {blend_steps} of 8 steps and "
            f"masking {masking}: mean change outside the hat {result.change_outside:.4f}, "
            f"inside {result.change_inside:.4f}.")

@@ -155,14 +155,15 @@ def compact_png_bytes(png: bytes, colours: int = PALETTE_COLOURS) -> bytes:
 
 
 def figure_png(figure: Figure, dpi: float | None = None, *, scale: float | None = None,
-               compact: bool = False) -> bytes:
+               compact: bool = False, colours: int = PALETTE_COLOURS) -> bytes:
     """Render ``figure`` to PNG bytes (deterministic: no timestamp metadata).
 
     By default the figure is drawn at its own dpi. ``scale`` draws it with ``scale`` device pixels
     per CSS pixel instead (``scale=2``: twice the pixels of its display size in each direction, for
     high-density screens; show it at :func:`display_size`); ``dpi`` sets the density directly.
-    ``compact=True`` stores a palette PNG several times smaller (slower: for pictures kept in a
-    page, such as the website's precomputed frames and the chapters' figures, not for widgets).
+    ``compact=True`` stores a palette PNG of ``colours`` colours (at most 256), several times
+    smaller (slower: for pictures kept in a page, such as the website's precomputed frames and the
+    chapters' figures, not for widgets).
 
     The canvas is drawn once and its pixels are encoded by a minimal PNG writer, several times
     faster than ``savefig`` (which draws twice and filters every row); the widgets call it on
@@ -178,7 +179,7 @@ def figure_png(figure: Figure, dpi: float | None = None, *, scale: float | None 
         figure.set_dpi(target)
     try:
         canvas.draw()
-        return _palette_png(np.asarray(canvas.buffer_rgba())) if compact else _encode_canvas(canvas)
+        return _palette_png(np.asarray(canvas.buffer_rgba()), colours) if compact else _encode_canvas(canvas)
     finally:
         if figure.dpi != own:
             figure.set_dpi(own)
@@ -224,8 +225,9 @@ def freeze_layout(figure: Figure) -> None:
     """
     if getattr(figure, "_mgie_layout_frozen", False):
         return
-    canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
-    canvas.draw()
+    if not isinstance(figure.canvas, FigureCanvasAgg):
+        FigureCanvasAgg(figure)
+    figure.draw_without_rendering()          # the layout (and the titles' places), no pixels
     figure.set_layout_engine(None)
     pin_titles(figure)
     figure._mgie_layout_frozen = True
@@ -401,9 +403,10 @@ class BlitRenderer:
     and draws only the dynamic artists over it (the classic blitting technique; see
     :class:`DynamicLayer`). A title
     whose text follows the values may be dynamic: the layout is frozen and the titles pinned first
-    (:func:`freeze_layout`), so hiding it for the background never moves it. Call
-    :meth:`invalidate` after changing anything else that is not dynamic (a fixed title, say):
-    the next render draws the whole figure again.
+    (:func:`freeze_layout`), so hiding it for the background never moves it. Anything drawn on
+    top of a dynamic artist must be dynamic too (the frame of a painted image is added by itself),
+    or the dynamic artist covers it. Call :meth:`invalidate` after changing anything else that
+    is not dynamic (a fixed title, say): the next render draws the whole figure again.
     """
 
     def __init__(self, figure: Figure, dynamic, *, paint_images: bool = True, per_limits: bool = True,

@@ -124,10 +124,11 @@ def freeze_plot(plot: TrajectoryPlot) -> BackgroundCache:
     return BackgroundCache(plot.figure, [plot.line, plot.clean_line])
 
 
-def render_trajectory(eta, T, *, dpi: int = 60) -> tuple[bytes, str]:
+def render_trajectory(eta, T, *, dpi: int = 60, device_scale: float = 1) -> tuple[bytes, str]:
     """(PNG, alt text) of the seed's trajectory for one (eta, T): the kernel-free controls' frames."""
     start = diffusion.noisy_start(seed.IMAGE_VALUE, seed.NOISE_VALUE)
     result = diffusion.denoise(start, eta, T, diffusion.linear_noise_rule(seed.NOISE_SLOPE))
     plot = trajectory_plot(result, seed.IMAGE_VALUE, title=f"Seed's update, eta = {eta:g}, T = {T}",
                            width=5.4, height=2.7, dpi=dpi, legend="outside")
-    return figure_png(plot.figure), trajectory_alt_text(result, seed.IMAGE_VALUE)
+    return (figure_png(plot.figure, scale=device_scale, compact=True),
+            trajectory_alt_text(result, seed.IMAGE_VALUE))

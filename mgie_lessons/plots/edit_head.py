@@ -209,7 +209,7 @@ class EditHeadView:
         return shape_changed
 
 
-def render_static(row: int, n_heads: int) -> tuple[bytes, str]:
+def render_static(row: int, n_heads: int, *, device_scale: float = 1) -> tuple[bytes, str]:
     """One frame of the kernel-free controls: the map of row ``row`` of U for ``n_heads`` heads."""
     example = ChapterExample(n_heads=n_heads)
     view = EditHeadView(example, row, dpi=60)
@@ -217,4 +217,4 @@ def render_static(row: int, n_heads: int) -> tuple[bytes, str]:
     alt = (f"Left: U, 77 rows by 12 columns, from an edit head with {n_heads} heads; right: the toy "
            f"image with the attention weight each of its 8 by 8 positions gives to row {row} of U, "
            f"from {weights_map.min():.3f} to {weights_map.max():.3f}.")
-    return figure_png(view.figure), alt
+    return figure_png(view.figure, scale=device_scale, compact=True), alt

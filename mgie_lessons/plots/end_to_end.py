@@ -39,11 +39,11 @@ def _loss_values(result: end_to_end.PipelineResult, alpha: float) -> list[float]
 
 
 def pipeline_figure(result: end_to_end.PipelineResult, alpha: float, *, clean_value: float = 0.5,
-                    dpi: int = 64, annotate_U: bool = True) -> PipelineFigure:
+                    dpi: int = 64, annotate_U: bool = True, label_bars: bool = True) -> PipelineFigure:
     """Four panels: attention weights, U, the denoising trajectory, the losses (chapter 12).
 
-    The dashboard passes ``annotate_U=False`` and prints U's values under the figure instead:
-    each cell label costs time at every redraw.
+    The dashboard passes ``annotate_U=False`` and ``label_bars=False`` and prints U's values and
+    the losses under the figure instead: each text costs time at every redraw.
     """
     figure, axes = new_figure(width=9.0, height=6.2, dpi=dpi, nrows=2, ncols=2)
     (ax_weights, ax_visual), (ax_traj, ax_loss) = axes
@@ -64,7 +64,8 @@ def pipeline_figure(result: end_to_end.PipelineResult, alpha: float, *, clean_va
     ax_traj.legend(loc="best", fontsize=8)
     values = _loss_values(result, alpha)
     bars = ax_loss.bar(LOSS_LABELS, values, color=["tab:orange", "tab:purple", "tab:red"])
-    texts = [ax_loss.text(i, v, f"{v:.3f}", ha="center", va="bottom", fontsize=9) for i, v in enumerate(values)]
+    texts = [ax_loss.text(i, v, f"{v:.3f}", ha="center", va="bottom", fontsize=9)
+             for i, v in enumerate(values)] if label_bars else []
     label_axes(ax_loss, title="Losses (chapter 6)", xlabel="loss term", ylabel="value")
     ax_loss.set_ylim(0, _loss_limit(values))
     _rescale_trajectory(ax_traj, trajectory, clean_value)
@@ -109,8 +110,9 @@ def update_pipeline_figure(drawn: PipelineFigure, result: end_to_end.PipelineRes
     drawn.clean_line.set_ydata([clean_value, clean_value])
     limits_changed = _rescale_trajectory(drawn.trajectory_ax, trajectory, clean_value)
     values = _loss_values(result, alpha)
-    for bar, text, value in zip(drawn.loss_bars, drawn.loss_texts, values):
+    for bar, value in zip(drawn.loss_bars, values):
         bar.set_height(value)
+    for text, value in zip(drawn.loss_texts, values):      # no texts when the bars are not labelled
         text.set_y(value)
         text.set_text(f"{value:.3f}")
     limit = _loss_limit(values)
@@ -129,7 +131,8 @@ def pipeline_alt(result: end_to_end.PipelineResult) -> str:
             f"losses L_ins {result.l_ins:.3f}, L_edit {result.l_edit:.3f}, L_all {result.l_all:.3f}.")
 
 
-def pipeline_png(result: end_to_end.PipelineResult, alpha: float, dpi: int = 60) -> tuple[bytes, str]:
+def pipeline_png(result: end_to_end.PipelineResult, alpha: float, dpi: int = 60, *,
+                 device_scale: float = 1) -> tuple[bytes, str]:
     """A fresh figure for ``result`` as PNG bytes plus alt text (for kernel-free controls)."""
     drawn = pipeline_figure(result, alpha, dpi=dpi)
-    return figure_png(drawn.figure), pipeline_alt(result)
+    return figure_png(drawn.figure, scale=device_scale, compact=True), pipeline_alt(result)

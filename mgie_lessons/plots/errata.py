@@ -53,9 +53,10 @@ def difference_heatmap(comparison: PrintedComparison, *, title: str, dpi: int = 
 
 def two_difference_heatmaps(wide: PrintedComparison, narrow: PrintedComparison, *, wide_title: str,
                             narrow_title: str, dpi: int = 72, wide_limit: float | None = None,
-                            narrow_limit: float | None = None, annotate: bool = True):
+                            narrow_limit: float | None = None, annotate: bool = True,
+                            width: float = 10.0, height: float = 4.6):
     """Side by side: a 10 x 10 attention matrix and a 10 x 2 FFN matrix, printed - computed."""
-    figure, axes = new_figure(width=10.0, height=4.6, dpi=dpi, ncols=2)
+    figure, axes = new_figure(width=width, height=height, dpi=dpi, ncols=2)
     figure.get_layout_engine().set(w_pad=0.1)
     axes[0].set_box_aspect(1.0)
     left = difference_heatmap(wide, title=wide_title, ax=axes[0], limit=wide_limit, annotate=annotate)
@@ -63,7 +64,8 @@ def two_difference_heatmaps(wide: PrintedComparison, narrow: PrintedComparison, 
     return figure, left, right
 
 
-def difference_png(comparison: PrintedComparison, *, title: str, alt: str, dpi: int = 60) -> tuple[bytes, str]:
+def difference_png(comparison: PrintedComparison, *, title: str, alt: str, dpi: int = 60,
+                   device_scale: float = 1) -> tuple[bytes, str]:
     """A fresh difference heatmap as PNG bytes, with alt text (for kernel-free controls)."""
     heatmap = difference_heatmap(comparison, title=title, dpi=dpi)
-    return figure_png(heatmap.figure, dpi=dpi), alt
+    return figure_png(heatmap.figure, scale=device_scale, compact=True), alt

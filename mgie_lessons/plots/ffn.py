@@ -267,7 +267,8 @@ def plain_annotations(heatmap: MatrixHeatmap) -> None:
         text.set_color("black" if luminance > 0.5 else "white")
 
 
-def render_static(source: str = "computed", c: float = 1.0, b1: float = 0.1) -> tuple[bytes, str]:
+def render_static(source: str = "computed", c: float = 1.0, b1: float = 0.1, *,
+                  device_scale: float = 1) -> tuple[bytes, str]:
     """One frame of the kernel-free controls: P, Z and F heatmaps, plus alt text."""
     X, result = static_result(source, c, b1)
     panel = ffn_figure(X, result, dpi=72, width=6.0, height=3.5,
@@ -275,7 +276,7 @@ def render_static(source: str = "computed", c: float = 1.0, b1: float = 0.1) -> 
                        suptitle=f"{source} input, W1 = {c:g} x seed W1, b1 = ({b1:g}, {b1:g})")
     for heatmap in panel.heatmaps.values():
         plain_annotations(heatmap)
-    png = compact_png(panel.figure)
+    png = figure_png(panel.figure, scale=device_scale, compact=True, colours=48)
     zeroed = int(ffn.zeroed_by_relu(result.pre_activation).sum())
     total = result.pre_activation.size
     alt = (f"Heatmaps of P, Z and F for the {source} attention output with W1 = {c:g} times the seed's W1 "

@@ -192,7 +192,7 @@ def panel_alt_text(s_image: float, s_text: float, edit: guidance.OneStepEdit) ->
             f"colour R {hat[0]:.2f}, G {hat[1]:.2f}, B {hat[2]:.2f}.")
 
 
-def render_scaled_edit(s_image: float, s_text: float, *, dpi: int = 64) -> tuple[bytes, str]:
+def render_scaled_edit(s_image: float, s_text: float, *, dpi: int = 64, device_scale: float = 1) -> tuple[bytes, str]:
     """PNG of the one-step edit for one (s_V, s_X) pair, with alt text (kernel-free controls)."""
     edit = toy_edit(s_image, s_text)
     figure, ax = new_figure(2.6, 2.7, dpi=dpi)
@@ -205,4 +205,4 @@ def render_scaled_edit(s_image: float, s_text: float, *, dpi: int = 64) -> tuple
     hat = edit.image_edit[row * 8:(row + 1) * 8, column * 8:(column + 1) * 8].mean(axis=(0, 1))
     alt = (f"The toy image after one guided step with image scale {s_image:g} and instruction scale {s_text:g}: "
            f"the patch above the head has colour R {hat[0]:.2f}, G {hat[1]:.2f}, B {hat[2]:.2f}.")
-    return figure_png(figure), alt
+    return figure_png(figure, scale=device_scale, compact=True), alt

@@ -174,7 +174,7 @@ def loss_figure(per_token, tokens, l_edit: float, alpha: float, **options):
     return loss_plot(per_token, tokens, l_edit, alpha, **options).figure
 
 
-def render_losses(alpha, p_correct, *, dpi: int = 66) -> tuple[bytes, str]:
+def render_losses(alpha, p_correct, *, dpi: int = 66, device_scale: float = 1) -> tuple[bytes, str]:
     """(PNG, alt text) for the kernel-free controls: every target token gets probability p_correct;
     L_edit is the seed's 0.2."""
     tokens = seed.TARGET_TOKENS
@@ -185,4 +185,4 @@ def render_losses(alpha, p_correct, *, dpi: int = 66) -> tuple[bytes, str]:
     l_ins = losses.loss_from_target_probabilities(p)
     plot = loss_plot(per_token, tokens, l_edit, alpha, width=6.0, height=2.7, dpi=dpi,
                      title=f"alpha = {alpha:g}, p = {p_correct:g}")
-    return figure_png(plot.figure), loss_alt_text(per_token, l_ins, l_edit, alpha)
+    return figure_png(plot.figure, scale=device_scale, compact=True), loss_alt_text(per_token, l_ins, l_edit, alpha)

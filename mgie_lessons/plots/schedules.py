@@ -244,7 +244,7 @@ def panel_alt_text(kind: str, abar: np.ndarray, t: int, reconstruction: schedule
 # Kernel-free controls
 # ---------------------------------------------------------------------------
 
-def render_noisy_image(kind: str, t: int, *, dpi: int = 64) -> tuple[bytes, str]:
+def render_noisy_image(kind: str, t: int, *, dpi: int = 64, device_scale: float = 1) -> tuple[bytes, str]:
     """PNG of x_t of the toy image for one schedule and timestep, with alt text."""
     x0, noise = toy_example()
     abar = schedules.alphas_cumprod(schedules.beta_schedule(kind))
@@ -259,10 +259,11 @@ def render_noisy_image(kind: str, t: int, *, dpi: int = 64) -> tuple[bytes, str]
     alt = (f"The toy image noised with the {kind} schedule to timestep {t}: abar_t = {abar[t]:.3g}, so "
            f"{100 * np.sqrt(abar[t]):.1f}% of the image's amplitude remains under noise of standard deviation "
            f"{np.sqrt(1 - abar[t]):.3f}.")
-    return figure_png(figure), alt
+    return figure_png(figure, scale=device_scale, compact=True), alt
 
 
-def render_ddim_result(steps: int, bias: float, *, kind: str = "linear", dpi: int = 64) -> tuple[bytes, str]:
+def render_ddim_result(steps: int, bias: float, *, kind: str = "linear", dpi: int = 64,
+                       device_scale: float = 1) -> tuple[bytes, str]:
     """PNG of the image DDIM recovers from t = T-1 with the true noise + bias, with alt text."""
     x0, noise = toy_example()
     abar = schedules.alphas_cumprod(schedules.beta_schedule(kind))
@@ -276,4 +277,4 @@ def render_ddim_result(steps: int, bias: float, *, kind: str = "linear", dpi: in
     ax.set_yticks([])
     alt = (f"The toy image recovered by {steps} DDIM step{'s' if steps > 1 else ''} from pure-looking noise at t = {abar.size - 1} "
            f"({kind} schedule) with the true noise plus a bias of {bias:g}: RMS error {result.rms_error:.3g}.")
-    return figure_png(figure), alt
+    return figure_png(figure, scale=device_scale, compact=True), alt

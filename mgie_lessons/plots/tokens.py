@@ -181,7 +181,7 @@ class TokensFigure:
         self.image = heat_ax.imshow(np.full((max_tokens, 2), np.nan), cmap="viridis", aspect="auto",
                                     vmin=0.0, vmax=1.0, interpolation="nearest")
         label_axes(heat_ax, title="X, one row per token",
-                   xlabel="embedding dimension\n(colour: dark = low, yellow = high)", ylabel="token")
+                   xlabel="embedding dimension\n(dark: low, yellow: high)", ylabel="token")
         heat_ax.set_xticks([])
         heat_ax.set_yticks([])
         heat_ax.yaxis.set_label_coords(0.06, 0.5, transform=blended_transform_factory(
@@ -262,7 +262,7 @@ STATIC_WORD = "hat"
 STATIC_SCALES = (0.0, 0.5, 1.0, 2.0, 3.0)
 
 
-def render_controls(instruction: str, scale: float) -> tuple[bytes, str]:
+def render_controls(instruction: str, scale: float, *, device_scale: float = 1) -> tuple[bytes, str]:
     """One frame of the kernel-free controls: the seed's table with the row of "hat" multiplied
     by ``scale``, the instruction embedded with it and drawn as in the widget (PNG, alt text)."""
     table = dict(seed.EMBEDDING_TABLE)
@@ -273,4 +273,4 @@ def render_controls(instruction: str, scale: float) -> tuple[bytes, str]:
     scatter_alt = embedding_alt(words, X)
     alt = (f"For the instruction '{instruction}' with the row of '{STATIC_WORD}' scaled by {scale:g}: "
            f"a heatmap of X ({len(words)}x2) and a s" + scatter_alt[1:])
-    return figure.png(), alt
+    return figure_png(figure.figure, scale=device_scale, compact=True), alt

@@ -9,9 +9,8 @@ from matplotlib.patches import FancyBboxPatch
 
 from .. import seed, tokens
 from .. import visual_tokens as vt
-from .common import label_axes, matrix_heatmap, new_figure
-from .common import freeze_layout
-from .ffn import compact_png, plain_annotations
+from .common import figure_png, freeze_layout, label_axes, matrix_heatmap, new_figure
+from .ffn import plain_annotations
 
 __all__ = [
     "pipeline_diagram",
@@ -189,14 +188,14 @@ def edit_head_panel_figure(result: vt.EditHeadResult, *, dpi: int = 72, width: f
     return panel_figure
 
 
-def render_static(n_queries: int = 6, n_tokens: int = 4) -> tuple[bytes, str]:
+def render_static(n_queries: int = 6, n_tokens: int = 4, *, device_scale: float = 1) -> tuple[bytes, str]:
     """One frame of the kernel-free controls: the annotated map and U for (q, m), plus alt text."""
     _, head = seed_edit_head(n_tokens=n_tokens, n_queries=n_queries)
     figure, left, right = edit_head_figure(head, dpi=68, annotate=True)
     plain_annotations(left)
     plain_annotations(right)
     freeze_layout(figure)
-    png = compact_png(figure)
+    png = figure_png(figure, scale=device_scale, compact=True, colours=48)
     weights = head.attention.weights
     alt = (f"Cross-attention weights of {n_queries} queries over {n_tokens} [IMG] tokens "
            f"(each row sums to 1; largest weight {weights.max():.2f}, smallest {weights.min():.2f}) "

@@ -29,7 +29,7 @@ RULES = {
 #: The panel draws at most this many steps (the package itself has no limit).
 MAX_STEPS = 50
 #: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
-DPI, SCALE = 72, HIDPI_SCALE
+DPI, SCALE = 80, HIDPI_SCALE
 
 DEFAULTS = {
     "image": seed.IMAGE_VALUE,

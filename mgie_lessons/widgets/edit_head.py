@@ -26,7 +26,7 @@ __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "DEFAULTS", "M
 #: numbers of heads that divide the toy's d_model = 8 (MGIE: 4).
 MAX_QUERIES, MAX_D_OUT, HEAD_CHOICES = 77, 32, (1, 2, 4, 8)
 #: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
-DPI, SCALE = 72, HIDPI_SCALE
+DPI, SCALE = 80, HIDPI_SCALE
 
 DEFAULTS = {"n_queries": 77, "d_out": 12, "n_heads": 4, "row": 0}
 

@@ -29,6 +29,9 @@ DEFAULTS = {
     "alpha": 0.5,
 }
 #: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
+#: 1.5, not HIDPI_SCALE: this is the largest panel (four axes), and at 2 device pixels per CSS
+#: pixel encoding its PNG alone takes most of the 16 ms an update may cost on a busy 2-core
+#: machine (python -m mgie_lessons.bench --cpu end_to_end: about 16 ms at 2, 12 ms at 1.5).
 DPI, SCALE = 64, 1.5
 
 #: A reader's drag: small moves of one slider at a time (a change of T, or axis limits that
@@ -90,7 +93,7 @@ def make_panel() -> Panel:
         control.style.description_width = "initial"
     summary = widgets.HTML()
     first = pipeline_for(DEFAULTS)
-    drawn = _figure(first, DEFAULTS["alpha"], annotate_U=False)
+    drawn = _figure(first, DEFAULTS["alpha"], annotate_U=False, label_bars=False)
     # Ticks, labels and titles are drawn once and reused; only the data artists are redrawn.
     renderer = BlitRenderer(drawn.figure, drawn.dynamic_artists())
 

@@ -74,16 +74,18 @@ def _alt_text(comparisons) -> str:
             f"{narrow.max_abs_difference:.3f}.")
 
 
-#: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
-DPI, SCALE = 72, HIDPI_SCALE
+#: The figure's size (inches; narrower than the chapter's copy: fewer pixels to encode at each
+#: update), density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
+WIDTH, HEIGHT, DPI, SCALE = 8.4, 4.2, 72, HIDPI_SCALE
 
 
 def _figure_for(values: dict, *, annotate: bool = True):
     figure, left, right = errata_plots.two_difference_heatmaps(
         comparison_for(values["attention"]), comparison_for(values["ffn"]),
-        wide_title=f"printed - computed: {values['attention']}", narrow_title=f"printed - computed: {values['ffn']}",
+        wide_title=values["attention"], narrow_title=values["ffn"],
         wide_limit=_group_limit(ATTENTION_MATRICES), narrow_limit=_group_limit(FFN_MATRICES),
-        annotate=annotate, dpi=DPI * SCALE)
+        annotate=annotate, dpi=DPI * SCALE, width=WIDTH, height=HEIGHT)
+    figure.suptitle("printed - computed: what the seed prints minus the true value", fontsize=11)
     set_pixel_scale(figure, SCALE)
     return figure, left, right
 
@@ -107,8 +109,8 @@ def make_panel() -> Panel:
     def update(values: dict):
         wide, narrow = comparison_for(values["attention"]), comparison_for(values["ffn"])
         for heatmap, comparison, title, limit in (
-                (left, wide, f"printed - computed: {values['attention']}", wide_limit),
-                (right, narrow, f"printed - computed: {values['ffn']}", narrow_limit)):
+                (left, wide, values["attention"], wide_limit),
+                (right, narrow, values["ffn"], narrow_limit)):
             heatmap.update(comparison.difference, title=title, vmin=-limit, vmax=limit)
         summary.value = "<p>" + "<br>".join((_summary(values["attention"], wide), _summary(values["ffn"], narrow))) + "</p>"
         return wide, narrow

@@ -18,7 +18,7 @@ __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "compute", "su
 
 #: The figure's size (inches), density at its display size (CSS pixels per inch) and device
 #: pixels per CSS pixel.
-WIDTH, HEIGHT, DPI, SCALE = 4.6, 2.8, 72, HIDPI_SCALE
+WIDTH, HEIGHT, DPI, SCALE = 4.6, 2.8, 80, HIDPI_SCALE
 
 INPUT_OPTIONS = [("computed in chapter 2", "computed"), ("as the seed prints it", "printed")]
 

@@ -27,7 +27,7 @@ STYLE = {"description_width": "9em"}
 #: The sliders' ranges (InstructPix2Pix's defaults are 1.5 and 7.5).
 MAX_IMAGE_SCALE, MAX_TEXT_SCALE = 8.0, 20.0
 #: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
-DPI, SCALE = 72, HIDPI_SCALE
+DPI, SCALE = 80, HIDPI_SCALE
 
 DEFAULTS = {"s_image": 1.5, "s_text": 7.5, "instruction": "add a blue hat"}
 

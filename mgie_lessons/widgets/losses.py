@@ -22,7 +22,7 @@ __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "default_proba
 
 TOKENS = seed.TARGET_TOKENS
 #: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
-DPI, SCALE = 72, HIDPI_SCALE
+DPI, SCALE = 80, HIDPI_SCALE
 #: The alpha slider's largest value.
 MAX_ALPHA = 2.0
 

@@ -29,7 +29,7 @@ MAX_STEPS, MAX_BIAS = 100, 0.05
 
 STYLE = {"description_width": "9em"}
 #: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
-DPI, SCALE = 72, HIDPI_SCALE
+DPI, SCALE = 80, HIDPI_SCALE
 
 DEFAULTS = {"kind": "linear", "T": 1000, "t": 500, "steps": 10, "predictor": "true noise", "bias": 0.0}
 

@@ -26,7 +26,7 @@ __all__ = ["WORDS", "control_name", "default_values", "make_panel", "labelled_ma
 #: The words that get a text box: the seed's table, in its order.
 WORDS = tuple(seed.EMBEDDING_TABLE)
 #: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
-DPI, SCALE = 72, HIDPI_SCALE
+DPI, SCALE = 80, HIDPI_SCALE
 
 
 def control_name(word: str) -> str:

@@ -21,7 +21,7 @@ __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "compute", "su
 
 #: The figure's size (inches), density at its display size (CSS pixels per inch) and device
 #: pixels per CSS pixel.
-WIDTH, HEIGHT, DPI, SCALE = 5.4, 2.9, 72, HIDPI_SCALE
+WIDTH, HEIGHT, DPI, SCALE = 5.4, 2.9, 80, HIDPI_SCALE
 MAX_TOKENS = 8          # MGIE uses 8 [IMG] tokens
 MAX_QUERIES = 16        # MGIE uses 77; 16 keep the picture readable
 D_OUT = 3
