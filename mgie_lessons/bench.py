@@ -41,6 +41,8 @@ class WidgetTiming:
     p90_ms: float
     baseline_median_ms: float
     speedup: float
+    #: The PNG each update encodes: "width x height px @ device pixels per CSS pixel".
+    picture: str = ""
 
     @property
     def meets_targets(self) -> bool:
@@ -96,16 +98,28 @@ def time_widget(name: str, updates: int = 60, baseline_runs: int = 20, clock: st
         baseline_times.append((now() - start) * 1000)
     median = statistics.median(update_times)
     baseline = statistics.median(baseline_times)
-    return WidgetTiming(name, updates, median, _percentile(update_times, 0.9), baseline, baseline / median)
+    return WidgetTiming(name, updates, median, _percentile(update_times, 0.9), baseline, baseline / median,
+                        _picture(panel))
+
+
+def _picture(panel) -> str:
+    """The size of the panel's PNG and its device pixels per CSS pixel, e.g. "777x648 @2x"."""
+    from .plots.common import pixel_scale, png_size
+
+    if panel.figure is None or not panel.image.value:
+        return ""
+    width, height = png_size(bytes(panel.image.value))
+    return f"{width}x{height} @{pixel_scale(panel.figure):g}x"
 
 
 def format_table(timings: list[WidgetTiming]) -> str:
-    header = f"{'widget':<16}{'updates':>8}{'median ms':>11}{'p90 ms':>9}{'re-create ms':>14}{'speed-up':>10}  target"
+    header = (f"{'widget':<16}{'updates':>8}{'median ms':>11}{'p90 ms':>9}{'re-create ms':>14}{'speed-up':>10}"
+              f"  {'target':<8}picture")
     lines = [header, "-" * len(header)]
     for t in timings:
         verdict = "ok" if t.meets_targets else "MISSED"
         lines.append(f"{t.widget:<16}{t.updates:>8}{t.median_ms:>11.1f}{t.p90_ms:>9.1f}"
-                     f"{t.baseline_median_ms:>14.1f}{t.speedup:>9.1f}x  {verdict}")
+                     f"{t.baseline_median_ms:>14.1f}{t.speedup:>9.1f}x  {verdict:<8}{t.picture}")
     lines.append(f"targets: median <= {TARGET_MS:g} ms per update and >= {TARGET_SPEEDUP:g}x faster than re-creating the figure")
     return "\n".join(lines)
 

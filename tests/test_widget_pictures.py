@@ -241,3 +241,15 @@ def test_figure_png_at_scale_two_and_the_notebook_picture():
     assert png[25] == 3                                                # a palette PNG
     with pytest.raises(ValueError, match="PNG"):
         png_size(b"GIF89a" + bytes(30))
+
+
+def test_the_benchmark_times_a_panel_and_names_its_picture():
+    from mgie_lessons.bench import format_table, time_widget
+
+    timing = time_widget("ffn", updates=3, baseline_runs=1, clock="cpu")
+    assert timing.updates == 3 and timing.median_ms > 0 and timing.baseline_median_ms > 0
+    assert timing.picture.endswith("@2x") and "x" in timing.picture
+    table = format_table([timing])
+    assert "ffn" in table and timing.picture in table and "targets:" in table
+    with pytest.raises(ValueError, match="clock"):
+        time_widget("ffn", updates=1, baseline_runs=1, clock="sundial")
