@@ -86,14 +86,14 @@ def _data() -> dict:
 
 
 def reference(values: dict) -> dict:
-    """What the page must show for ``values``: the panel's runs, read with the package."""
+    """What the page must show for ``values``: the panel's runs, read with the package (the grey
+    curves of the other rates are the same arrays, checked as their own rates come up)."""
     runs = learning_plots.explore_runs(values["train"])
     index = learning_plots.nearest_rate_index(values["lr"])
     history = runs.gradients[values["parameter"]][index]
     losses = runs.losses[index]
     return {"gradient_start": history[0], "gradient_now": history[values["steps"]], "losses": losses,
-            "loss_start": float(losses[0]), "loss_now": float(losses[values["steps"]]),
-            "all": runs.losses}
+            "loss_start": float(losses[0]), "loss_now": float(losses[values["steps"]])}
 
 
 def make_explorer() -> Explorer:

@@ -21,9 +21,9 @@ import pytest
 from mgie_lessons.explorers import explorer_topic, is_numeric_control, panel_controls
 
 #: Combinations of an in-page explorer's controls compared with the package (all if fewer).
-SAMPLES = 120
-#: The schedules explorer returns two 32 x 32 x 3 images per combination: fewer, to stay fast.
-SAMPLES_BY_TOPIC = {"schedules": 40}
+SAMPLES = 60
+#: The schedules explorer returns two 32 x 32 x 3 images and T values per combination: fewer.
+SAMPLES_BY_TOPIC = {"schedules": 20}
 
 
 def _explorers(visits, chapter):
@@ -82,6 +82,9 @@ def test_in_page_script_matches_the_package(chapter, visits, browser_context, ba
         for explorer in explorers:
             topic = explorer_topic(explorer["id"])
             module = importlib.import_module(f"mgie_lessons.explorers.{topic}")
+            # Relative agreement required: 1e-9 for maths done in the page in float64; an explorer
+            # that hands the page float32 data says so (mgie_lessons.explorers.learning.TOLERANCE).
+            tolerance = getattr(module, "TOLERANCE", 1e-9)
             spec = page.evaluate("(id) => window.mgieExplorers[id].spec", explorer["id"])
             combos = _combinations(spec["params"], topic)
             views = [n for n, view in enumerate(spec["views"]) if view["type"] == "script"]
@@ -94,7 +97,9 @@ def test_in_page_script_matches_the_package(chapter, visits, browser_context, ba
                         for key, value in expected.items():
                             got = np.asarray(item["result"].get(key), dtype=float)
                             want = np.asarray(value, dtype=float)
-                            if got.shape != want.shape or not np.allclose(got, want, rtol=1e-9, atol=1e-12):
+                            scale = float(np.max(np.abs(want))) if want.size else 0.0
+                            if got.shape != want.shape or not np.allclose(got, want, rtol=tolerance,
+                                                                          atol=max(1e-12, tolerance * 1e-3 * scale)):
                                 problems.append(f"{key} for {item['values']}: page {np.ravel(got)[:6]} package {np.ravel(want)[:6]}")
                         compared += 1
             assert compared >= min(len(combos), 20)
