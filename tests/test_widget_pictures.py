@@ -6,13 +6,14 @@ or a title is lost or misplaced by a redraw (issue 9: the edit-head, errata and 
 drew their first picture without titles), the picture after an update differs from the picture a
 freshly made panel draws for the same values.
 
-For every widget module this walks one panel through every ordered pair (a, b) of its benchmark
-settings (an Eulerian circuit of the complete directed graph on the settings: each pair exactly
-once, one update per pair) and compares each picture, decoded pixel for pixel, with a fresh
-panel's picture for b. The comparison is exact, no tolerance: both pictures come from the same
+For every widget module this walks one panel through its benchmark settings, from each setting
+to the next, the previous and the one after next (an Eulerian circuit: each such pair (a, b)
+exactly once, one update per pair), and compares each picture, decoded pixel for pixel, with a
+fresh panel's picture for b. The comparison is exact, no tolerance: both pictures come from the same
 deterministic drawing of the same artists, so any difference is a bug. Each fresh panel costs a
-full layout and draw, so a module with n settings makes n + 1 panels in all; the walk itself
-is n (n - 1) cheap updates.
+full layout and draw, so a module with n settings makes n panels in all; the walk itself is 3 n
+cheap updates. At each setting's first visit the picture is also compared with a redraw that
+forgets every cached background (a cache that misses a change goes stale in the fresh panel too).
 """
 
 import importlib
@@ -37,12 +38,17 @@ def pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
-def every_ordered_pair(n: int) -> list[int]:
-    """A walk 0 -> ... -> 0 over settings 0..n-1 that takes each step i -> j (i != j) exactly once.
+#: The updates walked: from each setting i to i + 1, i - 1 and i + 2 (modulo their number), so every
+#: setting is reached from three others, consecutive and not (every ordered pair, n (n - 1) updates,
+#: took about twice as long; with up to four settings that is every pair anyway).
+STEPS = (1, -1, 2)
 
-    Hierholzer's algorithm on the complete directed graph (every node has in-degree = out-degree,
-    so an Eulerian circuit exists)."""
-    unused = {i: [j for j in range(n) if j != i] for i in range(n)}
+
+def walk_through(n: int, steps=STEPS) -> list[int]:
+    """A walk 0 -> ... -> 0 over settings 0..n-1 that takes each step i -> (i + s) mod n, s in
+    ``steps``, exactly once (Hierholzer's algorithm: every setting is left and reached equally often,
+    so such a walk exists)."""
+    unused = {i: sorted({(i + s) % n for s in steps} - {i}, reverse=True) for i in range(n)}
     stack, walk = [0], []
     while stack:
         node = stack[-1]
@@ -53,10 +59,12 @@ def every_ordered_pair(n: int) -> list[int]:
     return walk[::-1]
 
 
-def test_the_walk_takes_every_ordered_pair_once():
-    walk = every_ordered_pair(5)
-    steps = list(zip(walk, walk[1:]))
-    assert sorted(steps) == [(i, j) for i in range(5) for j in range(5) if i != j]
+def test_the_walk_takes_each_chosen_step_once():
+    walk = walk_through(7)
+    steps = sorted(zip(walk, walk[1:]))
+    assert steps == sorted((i, (i + s) % 7) for i in range(7) for s in STEPS)
+    small = walk_through(4)
+    assert sorted(zip(small, small[1:])) == [(i, j) for i in range(4) for j in range(4) if i != j]
 
 
 def titled_axes(figure):
@@ -98,6 +106,21 @@ def assert_titles_are_drawn_inside(panel) -> None:
                 f"axis label {label.get_text()!r} lies outside the canvas: {box.bounds}"
 
 
+def assert_no_stale_cache(panel, step: str) -> None:
+    """The picture drawn over cached backgrounds equals the one drawn after forgetting them all.
+
+    A fresh panel set to b went through an update too, so a cache that misses a change (axis
+    limits, say) would go stale the same way in both; redrawing from nothing catches that."""
+    renderer = getattr(panel._render, "__self__", None)
+    if not hasattr(renderer, "invalidate"):
+        return                                     # no cached pictures to go stale
+    shown = pixels(panel.image.value)
+    renderer.invalidate()
+    redrawn = pixels(panel._render())
+    differing = np.any(shown != redrawn, axis=-1).sum() if shown.shape == redrawn.shape else "all"
+    assert not differing, f"{step}: {differing} pixels differ from a redraw without cached pictures"
+
+
 def fresh_picture(module, values: dict) -> tuple[bytes, str]:
     """(picture, alt text) of a new panel set to ``values``."""
     panel = module.make_panel()
@@ -122,11 +145,12 @@ def test_the_picture_after_any_update_is_the_fresh_picture(name):
     """After every update a -> b the panel shows what a new panel set to b shows (picture and alt
     text). Also: every picture's titles and axis labels are drawn inside the canvas, the first
     picture's too (issue 9); the alt text follows the values; pictures are drawn for high-density
-    screens."""
+    screens; single numbers are sliders."""
     module = importlib.import_module(f"mgie_lessons.widgets.{name}")
     settings = module.BENCH_SETTINGS
-    walk = every_ordered_pair(len(settings))
+    walk = walk_through(len(settings))
     panel = module.make_panel()
+    assert_numbers_are_sliders(panel)
     assert_titles_are_drawn_inside(panel)
     assert_drawn_for_high_density_screens(panel)
     assert set(settings[walk[0]]) == set(panel.controls), "a benchmark setting must set every control"
@@ -148,6 +172,7 @@ def test_the_picture_after_any_update_is_the_fresh_picture(name):
                 wrong.append(f"{a} -> {b}: {int(np.any(shown != expected, axis=-1).sum())} pixels differ")
         if b not in seen:
             assert_titles_are_drawn_inside(panel)
+            assert_no_stale_cache(panel, f"{a} -> {b}")
             seen.add(b)
     assert not wrong, f"widgets.{name}: " + "; ".join(wrong)
     alts = [alt for _, alt in fresh.values()]
@@ -201,7 +226,7 @@ def test_frames_draw_twice_the_pixels_for_high_density_screens(render, args):
 # --- The drawing and encoding pieces of plots.common ----------------------------------------
 
 from mgie_lessons.plots.common import (BlitRenderer, figure_png, new_figure, notebook_png,  # noqa: E402
-                                       pixels_png)
+                                       pixels_png, set_pixel_scale)
 
 
 @pytest.mark.parametrize("origin, aspect", [("upper", "auto"), ("lower", "auto"), ("upper", "equal")])
@@ -238,6 +263,7 @@ def test_figure_png_at_scale_two_and_the_notebook_picture():
     assert figure.dpi == 80 and display_size(figure) == (240, 160)     # the figure is left as it was
     png, metadata = notebook_png(figure)
     assert png_size(png) == (480, 320) and metadata == {"width": 240, "height": 160}
+    assert all(type(size) is int for size in metadata.values())      # "240", not "240.0", in the page
     assert png[25] == 3                                                # a palette PNG
     with pytest.raises(ValueError, match="PNG"):
         png_size(b"GIF89a" + bytes(30))
@@ -253,3 +279,39 @@ def test_the_benchmark_times_a_panel_and_names_its_picture():
     assert "ffn" in table and timing.picture in table and "targets:" in table
     with pytest.raises(ValueError, match="clock"):
         time_widget("ffn", updates=1, baseline_runs=1, clock="sundial")
+
+
+def test_a_figure_of_pixel_pictures_is_only_drawn_at_its_own_density():
+    """A picture copied pixel for pixel (the attention panel's heatmap) cannot be redrawn at
+    another dpi: figure_png refuses, and the notebook shows it at its own pixel scale."""
+    from mgie_lessons.plots.attention import FastWeightsHeatmap
+
+    heat = FastWeightsHeatmap(np.full((3, 3), 1 / 3), ["a", "b", "c"], title="t", dpi=72 * 2, width=2, height=2)
+    set_pixel_scale(heat.figure, 2)
+    with pytest.raises(ValueError, match="own dpi"):
+        figure_png(heat.figure, scale=3)
+    png, metadata = notebook_png(heat.figure)
+    assert png_size(png) == (288, 288) and metadata == {"width": 144, "height": 144}
+
+
+def assert_numbers_are_sliders(panel) -> None:
+    """A continuous number is a slider that updates while dragged; text boxes are left for
+    matrices, vectors, lists and instructions, never for a single number."""
+    import ipywidgets as widgets
+
+    for control_name, control in panel.controls.items():
+        if isinstance(control, (widgets.FloatSlider, widgets.IntSlider, widgets.FloatLogSlider,
+                                widgets.SelectionSlider)):
+            assert control.continuous_update, f"{control_name} updates only when released"
+        elif isinstance(control, (widgets.Text, widgets.FloatText, widgets.BoundedFloatText)):
+            entries = str(control.value).replace(";", ",").replace(",", " ").split()
+            assert len(entries) != 1 or not _is_number(entries[0]), \
+                f"{control_name} holds one number ({control.value!r}): make it a slider"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -21,7 +21,7 @@ from matplotlib.text import Text
 __all__ = ["new_figure", "MatrixHeatmap", "matrix_heatmap", "figure_png", "freeze_layout", "label_axes",
            "BlitRenderer", "BackgroundCache", "nice_ceiling", "HIDPI_SCALE", "set_pixel_scale", "pixel_scale",
            "css_dpi", "display_size", "png_size", "compact_png_bytes", "notebook_png", "pixels_png", "pin_titles",
-           "PaintedImage", "DynamicLayer", "axes_limits"]
+           "PaintedImage", "DynamicLayer", "axes_limits", "holds_pixel_pictures"]
 
 
 #: Device pixels per CSS pixel of the pictures a reader sees: 2 draws them sharp on high-density
@@ -173,8 +173,11 @@ def figure_png(figure: Figure, dpi: float | None = None, *, scale: float | None 
     target = dpi if dpi is not None else (css_dpi(figure) * scale if scale is not None else figure.dpi)
     if not target > 0:
         raise ValueError(f"dpi and scale must be > 0, got dpi={dpi!r}, scale={scale!r}")
-    canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
     own = figure.dpi
+    if abs(target - own) > 1e-9 and holds_pixel_pictures(figure):
+        raise ValueError(f"this figure shows pictures drawn at its own dpi ({own:g}); it can only be "
+                         f"drawn at that dpi, not at {target:g} (make it at the density wanted)")
+    canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
     if abs(target - own) > 1e-9:
         figure.set_dpi(target)
     try:
@@ -183,6 +186,12 @@ def figure_png(figure: Figure, dpi: float | None = None, *, scale: float | None 
     finally:
         if figure.dpi != own:
             figure.set_dpi(own)
+
+
+def holds_pixel_pictures(figure: Figure) -> bool:
+    """True when ``figure`` shows pictures copied pixel for pixel (``figimage``, a
+    :class:`BackgroundCache`): they were drawn at the figure's dpi and do not scale with it."""
+    return bool(figure.images) or any(isinstance(artist, _BackgroundPicture) for artist in figure.artists)
 
 
 def nice_ceiling(value: float) -> float:
@@ -537,9 +546,11 @@ def matrix_heatmap(matrix, *, title: str, xlabel: str, ylabel: str,
 def notebook_png(figure: Figure) -> tuple[bytes, dict]:
     """How a notebook shows a figure: a compact PNG with twice the pixels of its display size, and
     that size (CSS pixels) as the output's width and height, so it is sharp on high-density screens
-    and as large as a 1x picture everywhere (Jupyter and the website read the metadata)."""
-    width, height = display_size(figure, HIDPI_SCALE)
-    return figure_png(figure, scale=HIDPI_SCALE, compact=True), {"width": width, "height": height}
+    and as large as a 1x picture everywhere (Jupyter and the website read the metadata). A figure
+    holding pixel pictures (:func:`holds_pixel_pictures`) is drawn at its own pixel scale."""
+    scale = None if holds_pixel_pictures(figure) else HIDPI_SCALE      # such a figure keeps its own dpi
+    width, height = (int(size) if float(size).is_integer() else size for size in display_size(figure, scale))
+    return figure_png(figure, scale=scale, compact=True), {"width": width, "height": height}
 
 
 def _register_notebook_display() -> None:
@@ -637,6 +648,12 @@ class BackgroundCache:
             artist.set_visible(True)
         self.picture.set_visible(True)
         return rgba
+
+    def invalidate(self) -> None:
+        """Forget every picture (something static changed); the next refresh renders anew."""
+        self.pictures.clear()
+        self.layer.forget_texts()
+        self.refresh()
 
     def refresh(self) -> None:
         """Show the picture for the current limits, rendering it first if it is new."""
