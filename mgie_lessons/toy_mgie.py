@@ -3,12 +3,12 @@
 Every block is a block of an earlier chapter, at toy width, on the task of
 :mod:`mgie_lessons.toy_edits` (16 x 16 images, terse instructions):
 
-1. **Vision encoder and projection** (chapters 1 and 4). CLIP's place is taken by two 3 x 3
-   convolutions (GELU) over the whole image, so each pixel's features see its 5 x 5
-   neighbourhood (edges, corners: what tells a circle from a square); a 4 x 4 convolution
-   with stride 4 then cuts the feature map into P = 16 patches and projects each into the
-   token space (W_proj; chapter 1's patches, chapter 4's visual tokens). Trained from scratch,
-   unlike MGIE's frozen CLIP.
+1. **Vision encoder and projection** (chapters 1 and 4). CLIP's place is taken by a small
+   convolutional encoder: 3 x 3 convolutions (GELU) at 16, 8 and 4 pixels with 2 x 2 average
+   pooling between them, so the image ends as a 4 x 4 grid of P = 16 patch features (one per
+   4 x 4 pixel patch), each seeing an 18 x 18 window (CLIP's patch features see the whole
+   image too); W_proj projects each into the token space (chapter 1's patches, chapter 4's
+   visual tokens). Trained from scratch with everything else, unlike MGIE's frozen CLIP.
 2. **A tiny causal LLM** (chapters 1-3). The sequence is
    [16 patch tokens] [terse instruction, padded to 4] <sep> [expressive instruction, 9 words]
    [IMG0] ... [IMG_{K-1}] <eos>; token embeddings plus learned absolute positions, then
@@ -26,10 +26,12 @@ Every block is a block of an earlier chapter, at toy width, on the task of
    ``n_queries`` rows. The null condition for guidance is EditHead(0 + E_IMG) (Eq. 10.10).
 4. **A tiny UNet** (chapters 5, 8-10). Input: the noisy image x_t concatenated with the input
    image V along channels (InstructPix2Pix, Eq. 9.3; no VAE: pixels in [-1, 1] are the
-   "latent"). Down path 16 -> 8 -> 4 pixels (two 3 x 3 convolutions per level, average
-   pooling), cross-attention to U at 4 x 4 (Eq. 10.8), up path by nearest upsampling with the
-   skip connections concatenated, a sinusoidal timestep embedding (Ho et al. 2020) added per
-   channel at each level of the down path.
+   "latent"), plus two channels holding each pixel's row and column. Down path 16 -> 8 -> 4 pixels (two 3 x 3 convolutions per level, average
+   pooling), cross-attention to U at 4 x 4 and again at 8 x 8 on the way up (Eq. 10.8, with a
+   learned position per pixel), up path by nearest upsampling with the skip connections
+   concatenated, a sinusoidal timestep embedding (Ho et al. 2020) plus the mean of U's rows
+   (as SDXL adds its pooled text embedding) added per channel at each level of the down path. With x_0 prediction its output is added to the
+   input image (x^_0 = V + UNet(...), ``residual``): it learns the change.
 5. **Training** (chapters 6, 8, 9, 13): L_all = L_ins + 0.5 L_edit. L_edit is a mean squared
    error on a cosine schedule (chapter 8, T = 1000). MGIE predicts the noise,
    L_eps = mean ||eps - eps_theta||^2; this toy predicts x_0 by default,
@@ -117,13 +119,21 @@ class ToyConfig:
     Training: ``batch_size``, Adam ``lr`` with ``warmup`` steps and cosine decay to
     ``lr * final_lr_ratio``, gradient clipping at global norm ``clip``, condition dropout
     ``p_drop`` (each of: instruction, image, both), ``edit_weight`` (MGIE's 0.5).
+    ``noise_draws``: how many (t, noise) pairs each example gets per step (the UNet sees
+    batch_size * noise_draws images for one pass of the LLM).
+    ``t_power``: training timesteps are t = floor(T u^(1/t_power)) for u uniform in [0, 1):
+    1 gives every t the same chance, 2 gives density 2t/T^2, more weight on the noisy end where
+    the model must make the edit from V and U alone (a weight per timestep, like SNR(t)).
+    ``residual`` (x_0 prediction only): the UNet's output is added to the image it is given,
+    x^_0 = V + UNet(...), so it learns the change rather than the whole picture (with the image
+    dropped, V = 0 and nothing is added).
     Ablations: ``expressive`` False drops the expressive instruction and L_ins (the [IMG] tokens
     follow the terse instruction); ``condition`` "instruction" feeds the edit head the terse
     instruction's token embeddings instead of the [IMG] states (no visual tokens, as
     InstructPix2Pix conditions on the instruction alone).
     """
 
-    stem_channels: tuple = (16, 32)
+    stem_channels: tuple = (16, 32, 64)
     patch: int = 4
     d_model: int = 64
     n_layers: int = 3
@@ -146,20 +156,25 @@ class ToyConfig:
     clip: float = 1.0
     p_drop: float = 0.05
     edit_weight: float = 0.5
+    residual: bool = True
+    noise_draws: int = 1
+    t_power: float = 1.0
     expressive: bool = True
     condition: str = "img"
 
     def __post_init__(self):
         for name in ("patch", "d_model", "n_layers", "n_heads", "d_ff", "n_img", "head_width", "n_queries",
-                     "d_ff_head", "d_u", "d_time", "T", "batch_size"):
+                     "d_ff_head", "d_u", "d_time", "T", "batch_size", "noise_draws"):
             check_int(getattr(self, name), name, minimum=1)
         check_int(self.warmup, "warmup", minimum=0)
         if toy_edits.IMAGE_SIZE % self.patch:
             raise ValueError(f"patch must divide {toy_edits.IMAGE_SIZE}, got {self.patch}")
         if self.d_model % self.n_heads or self.head_width % self.n_heads or self.unet_channels[2] % self.n_heads:
             raise ValueError("n_heads must divide d_model, head_width and unet_channels[2]")
-        if len(self.stem_channels) != 2 or len(self.unet_channels) != 3:
-            raise ValueError("stem_channels needs 2 widths and unet_channels 3")
+        if self.patch not in (1, 2, 4, 8, 16) or len(self.stem_channels) != round(math.log2(self.patch)) + 1:
+            raise ValueError("patch must be a power of 2 and stem_channels must have log2(patch) + 1 widths")
+        if len(self.unet_channels) != 3:
+            raise ValueError("unet_channels needs 3 widths")
         if self.schedule not in schedules.SCHEDULE_KINDS:
             raise ValueError(f"schedule must be one of {schedules.SCHEDULE_KINDS}, got {self.schedule!r}")
         if self.prediction not in ("x0", "eps"):
@@ -168,7 +183,7 @@ class ToyConfig:
             raise ValueError(f"condition must be 'img' or 'instruction', got {self.condition!r}")
         if not 0 <= self.p_drop <= 1 / 3:
             raise ValueError(f"p_drop must lie in [0, 1/3], got {self.p_drop}")
-        for name in ("lr", "final_lr_ratio", "clip", "edit_weight"):
+        for name in ("lr", "final_lr_ratio", "clip", "edit_weight", "t_power"):
             if not check_nonnegative(getattr(self, name), name) > 0:
                 raise ValueError(f"{name} must be > 0")
 
@@ -198,7 +213,7 @@ class ToyConfig:
 
 DEFAULT_CONFIG = ToyConfig()
 #: A much smaller model for tests and the chapter's live run (seconds, not minutes).
-TINY_CONFIG = ToyConfig(stem_channels=(8, 16), d_model=32, n_layers=1, n_heads=2, d_ff=64, n_img=2,
+TINY_CONFIG = ToyConfig(stem_channels=(8, 16, 16), d_model=32, n_layers=1, n_heads=2, d_ff=64, n_img=2,
                         head_width=32, n_queries=4, d_ff_head=64, d_u=32, unet_channels=(8, 16, 32),
                         d_time=16, batch_size=16, warmup=10)
 #: The shipped weights: ``train(DEFAULT_CONFIG, PRETRAINED_SEED, steps=PRETRAINED_STEPS)``.
@@ -276,10 +291,9 @@ def init_params(config: ToyConfig, seed: int) -> dict:
 
     vocab = len(vocabulary(c))
     # vision encoder + projection into the token space
-    conv("vis.conv1", 3, c.stem_channels[0], 3)
-    conv("vis.conv2", c.stem_channels[0], c.stem_channels[1], 3)
-    cell = c.patch // 2                       # the projection reads cell x cell features at half resolution
-    matrix("vis.proj.w", cell * cell * c.stem_channels[1], (cell * cell * c.stem_channels[1], c.d_model))
+    for i, width in enumerate(c.stem_channels):
+        conv(f"vis.conv{i + 1}", 3 if i == 0 else c.stem_channels[i - 1], width, 3)
+    matrix("vis.proj.w", c.stem_channels[-1], (c.stem_channels[-1], c.d_model))
     zeros("vis.proj.b", c.d_model)
     # LLM
     params["llm.tok"] = 0.3 * rng.standard_normal((vocab, c.d_model))
@@ -320,15 +334,20 @@ def init_params(config: ToyConfig, seed: int) -> dict:
     zeros("unet.time2b", c.d_time)
     for level, width in enumerate((c1, c2, c3), start=1):
         matrix(f"unet.temb{level}", c.d_time, (c.d_time, width), 0.5)
-    conv("unet.down1a", 6, c1, 3)
+    conv("unet.down1a", 8, c1, 3)
     conv("unet.down1b", c1, c1, 3)
     conv("unet.down2a", c1, c2, 3)
     conv("unet.down2b", c2, c2, 3)
     conv("unet.mid_a", c2, c3, 3)
+    matrix("unet.pooled_u", c.d_u, (c.d_u, c.d_time), 0.5)
+    params["unet.xattn.pos"] = 0.3 * rng.standard_normal((16, c3))
     norm("unet.xattn.ln", c3)
     attention("unet.xattn", c3, c.d_u, 0.5)
     conv("unet.mid_b", c3, c3, 3)
     conv("unet.up2", c3 + c2, c2, 3)
+    params["unet.xattn2.pos"] = 0.3 * rng.standard_normal((64, c2))
+    norm("unet.xattn2.ln", c2)
+    attention("unet.xattn2", c2, c.d_u, 0.5)
     conv("unet.up1", c2 + c1, c1, 3)
     conv("unet.out", c1, 3, 3, gain=0.1)
     return params
@@ -378,18 +397,18 @@ def _causal_mask(n: int) -> np.ndarray:
 def _visual_tokens(p, config, images):
     """Vision encoder + projection: (B, 16, 16, 3) in [0, 1] -> (B, P, d_model) patch tokens.
 
-    3 x 3 conv (GELU) at 16 x 16, 2 x 2 average pooling, 3 x 3 conv (GELU) at 8 x 8 (each
-    feature then sees a 10 x 10 pixel window), then each patch's (patch/2)^2 feature vectors are
-    concatenated and projected: X_v = F_patch W_proj + b (chapter 4).
+    A 3 x 3 conv (GELU) at 16 x 16, then (2 x 2 average pooling, 3 x 3 conv, GELU) down to
+    one feature vector per patch (16 / patch cells a side): with patch 4, convolutions at 16, 8
+    and 4 pixels, so each patch's feature sees an 18 x 18 window, the whole quadrant around it
+    (CLIP's patch features see the whole image too). Each is projected into the token space:
+    X_v = F W_proj + b (chapter 4).
     """
     x = ag.Tensor(2.0 * images - 1.0)
     x = _conv(p, "vis.conv1", x).gelu()
-    x = _conv(p, "vis.conv2", toy_ops.avg_pool2(x)).gelu()                  # (B, 8, 8, c)
-    b, side, c = x.shape[0], x.shape[1], x.shape[3]
-    cell = config.patch // 2
-    grid = side // cell
-    x = x.reshape(b, grid, cell, grid, cell, c).transpose(0, 1, 3, 2, 4, 5).reshape(b, grid * grid, cell * cell * c)
-    return x @ p["vis.proj.w"] + p["vis.proj.b"]
+    for i in range(1, len(config.stem_channels)):
+        x = _conv(p, f"vis.conv{i + 1}", toy_ops.avg_pool2(x)).gelu()
+    b, c = x.shape[0], x.shape[3]
+    return x.reshape(b, config.n_patches, c) @ p["vis.proj.w"] + p["vis.proj.b"]
 
 
 def _llm(p, config, images, text_ids):
@@ -462,29 +481,51 @@ def timestep_embedding(t, dim: int) -> np.ndarray:
     return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
 
 
+def _cross_attention(p, prefix, h, u, n_heads):
+    """F <- F + MHA(LN(F + pos), U): every pixel of the feature map F (B, s, s, c) reads U (Eq. 10.8).
+
+    A learned position embedding per pixel lets a pixel know which quadrant it is in (a
+    convolution alone only senses the image border), so "the shape at the top left" in U can
+    be matched to a place.
+    """
+    b, side, _, c = h.shape
+    tokens = h.reshape(b, side * side, c) + p[prefix + ".pos"]
+    attended, maps = _mha(p, prefix, _ln(p, prefix + ".ln", tokens), u, n_heads)
+    return h + attended.reshape(b, side, side, c), maps
+
+
+def _coordinates(batch: int) -> np.ndarray:
+    """Two extra input channels, the row and the column of each pixel in [-1, 1] ("CoordConv",
+    Liu et al. 2018): every convolution can then tell the top left from the bottom right."""
+    grid = np.linspace(-1.0, 1.0, toy_edits.IMAGE_SIZE)
+    rows, cols = np.meshgrid(grid, grid, indexing="ij")
+    return np.broadcast_to(np.stack([rows, cols], axis=-1), (batch, toy_edits.IMAGE_SIZE, toy_edits.IMAGE_SIZE, 2))
+
+
 def _unet(p, config, x_t, image, t, u, keep_maps=False):
     """The denoiser: x_t and V (B, 16, 16, 3) in [-1, 1], timesteps t (B,), U (B, q, d_u) -> (B, 16, 16, 3)."""
     temb = ag.Tensor(timestep_embedding(t, config.d_time))
     temb = ((temb @ p["unet.time1"] + p["unet.time1b"]).gelu()) @ p["unet.time2"] + p["unet.time2b"]
+    temb = temb + u.mean(axis=1) @ p["unet.pooled_u"]                      # pooled U, as SDXL adds its pooled text embedding
     b = x_t.shape[0]
 
     def add_time(h, level):
         return h + (temb @ p[f"unet.temb{level}"]).reshape(b, 1, 1, -1)
 
-    x = ag.concatenate([x_t, image], axis=-1)                              # InstructPix2Pix input
+    x = ag.concatenate([x_t, image, _coordinates(b)], axis=-1)             # InstructPix2Pix input + coordinates
     h = add_time(_conv(p, "unet.down1a", x), 1).gelu()
     s1 = _conv(p, "unet.down1b", h).gelu()                                   # 16 x 16 skip
     h = add_time(_conv(p, "unet.down2a", toy_ops.avg_pool2(s1)), 2).gelu()
     s2 = _conv(p, "unet.down2b", h).gelu()                                   # 8 x 8 skip
     h = add_time(_conv(p, "unet.mid_a", toy_ops.avg_pool2(s2)), 3).gelu()    # 4 x 4
-    side, c3 = h.shape[1], h.shape[3]
-    tokens = h.reshape(b, side * side, c3)
-    attended, maps = _mha(p, "unet.xattn", _ln(p, "unet.xattn.ln", tokens), u, config.n_heads)
-    h = h + attended.reshape(b, side, side, c3)                             # cross-attention to U (Eq. 10.8)
+    h, maps = _cross_attention(p, "unet.xattn", h, u, config.n_heads)     # at 4 x 4 (Eq. 10.8)
     h = _conv(p, "unet.mid_b", h).gelu()
     h = _conv(p, "unet.up2", ag.concatenate([toy_ops.upsample2(h), s2], axis=-1)).gelu()
+    h, _ = _cross_attention(p, "unet.xattn2", h, u, config.n_heads)       # and at 8 x 8
     h = _conv(p, "unet.up1", ag.concatenate([toy_ops.upsample2(h), s1], axis=-1)).gelu()
     out = _conv(p, "unet.out", h)
+    if config.residual and config.prediction == "x0":
+        out = out + image                                                   # x^_0 = V + change
     return (out, maps) if keep_maps else out
 
 
@@ -550,8 +591,12 @@ def losses(params, config: ToyConfig, examples, rng: np.random.Generator):
         s0 = s0 * keep + _null_condition_input(params, config, b) * (1.0 - keep.data)
     u = _edit_head(params, config, s0)
     abar = _alphas_cumprod(config)
-    t = rng.integers(0, config.T, size=b)
-    noise = rng.standard_normal((b, 16, 16, 3))
+    k = config.noise_draws
+    if k > 1:
+        u = ag.concatenate([u] * k, axis=0)
+        targets, images, drop_image = np.concatenate([targets] * k), np.concatenate([images] * k), np.tile(drop_image, k)
+    t = np.minimum((config.T * rng.random(b * k) ** (1.0 / config.t_power)).astype(int), config.T - 1)
+    noise = rng.standard_normal((b * k, 16, 16, 3))
     x0 = 2.0 * targets - 1.0
     a = np.sqrt(abar[t])[:, None, None, None]
     s = np.sqrt(1.0 - abar[t])[:, None, None, None]
@@ -719,13 +764,10 @@ def _conditions(model, images, instruction_ids):
     words, text = _generate(model, images, instruction_ids)
     b = images.shape[0]
     img = np.broadcast_to(_img_ids(config), (b, config.n_img))
+    # The [IMG] tokens go right after the expressive instruction's slots, where training put them.
+    # (MGIE generates them; L_ins teaches this model to write them too, but the edit does not
+    # depend on it. An instruction that stopped early keeps <pad> in its remaining slots.)
     full = np.concatenate([text, img], axis=1)
-    ids = _token_ids(config)
-    # an expressive instruction that ended early (the model wrote [IMG0] or <eos>): rebuild it
-    for row, w in enumerate(words):
-        if len(w) != config.expressive_length:
-            tokens = [ids[x] for x in w] + [PAD] * (config.expressive_length - len(w))
-            full[row, INSTRUCTION_LENGTH + 1:INSTRUCTION_LENGTH + 1 + config.expressive_length] = tokens
     with ag.no_grad():
         hidden, _ = _llm(p, config, images, full)
         s0 = _condition_input(p, config, hidden, full, config.expressive_length)
