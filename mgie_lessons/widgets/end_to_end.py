@@ -95,13 +95,14 @@ def make_panel() -> Panel:
     summary = widgets.HTML()
     first = pipeline_for(DEFAULTS)
     drawn = _figure(first, DEFAULTS["alpha"], annotate_U=False, label_bars=False)
-    # Ticks, labels and titles are drawn once and reused; only the data artists are redrawn.
+    # Ticks, labels and titles are drawn once per set of axis limits and reused; only the data
+    # artists are redrawn.
     renderer = BlitRenderer(drawn.figure, drawn.dynamic_artists())
 
     def update(values: dict) -> None:
         result = pipeline_for(values)
-        if pipeline_plots.update_pipeline_figure(drawn, result, float(values["alpha"])):
-            renderer.invalidate()
+        # New axis limits (returned True) need no invalidate: the renderer keeps a background per set of limits.
+        pipeline_plots.update_pipeline_figure(drawn, result, float(values["alpha"]))
         summary.value = _summary_html(result, float(values["alpha"]))
         return result
 
