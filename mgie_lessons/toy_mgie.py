@@ -26,7 +26,7 @@ Every block is a block of an earlier chapter, at toy width, on the task of
    ``n_queries`` rows. The null condition for guidance is EditHead(0 + E_IMG) (Eq. 10.10).
 4. **A tiny UNet** (chapters 5, 8-10). Input: the noisy image x_t concatenated with the input
    image V along channels (InstructPix2Pix, Eq. 9.3; no VAE: pixels in [-1, 1] are the
-   "latent"), plus two channels holding each pixel's row and column. Down path 16 -> 8 -> 4 pixels (two 3 x 3 convolutions per level, average
+   "latent"). Down path 16 -> 8 -> 4 pixels (two 3 x 3 convolutions per level, average
    pooling), cross-attention to U at 4 x 4 and again at 8 x 8 on the way up (Eq. 10.8, with a
    learned position per pixel), up path by nearest upsampling with the skip connections
    concatenated, a sinusoidal timestep embedding (Ho et al. 2020) plus the mean of U's rows
@@ -38,8 +38,10 @@ Every block is a block of an earlier chapter, at toy width, on the task of
    L_x0 = mean ||x_0 - x^_0||^2. They are the same loss up to a weight per timestep: with
    eps^ = (x_t - sqrt(abar_t) x^_0) / sqrt(1 - abar_t),
        ||eps - eps^||^2 = SNR(t) ||x_0 - x^_0||^2,   SNR(t) = abar_t / (1 - abar_t)  (Eq. 8.5)
-   (:func:`eps_loss_weight`). Conditions are dropped as in InstructPix2Pix/MGIE (instruction,
-   image, or both, each with probability ``p_drop``) so that two-scale guidance works.
+   (:func:`eps_loss_weight`). Timesteps are drawn with density 2t/T^2 (``t_power`` 2), more
+   often near T, where the model has to make the edit from V and U alone. Conditions are
+   dropped as in InstructPix2Pix/MGIE (instruction, image, or both, each with probability
+   ``p_drop``) so that two-scale guidance works.
 6. **Sampling**: deterministic DDIM (Eq. 8.11, :func:`mgie_lessons.schedules.ddim_step`) over
    ``steps`` spaced timesteps, two-scale classifier-free guidance on the noise (Eq. 9.4,
    :func:`mgie_lessons.guidance.guided_noise`), and x^_0 clipped to [-1, 1] at every step
@@ -118,7 +120,7 @@ class ToyConfig:
     Diffusion: ``T``, ``schedule`` (chapter 8), ``prediction`` "x0" or "eps".
     Training: ``batch_size``, Adam ``lr`` with ``warmup`` steps and cosine decay to
     ``lr * final_lr_ratio``, gradient clipping at global norm ``clip``, condition dropout
-    ``p_drop`` (each of: instruction, image, both), ``edit_weight`` (MGIE's 0.5).
+    ``p_drop`` (each of: instruction, image, both; MGIE and InstructPix2Pix use 0.05), ``edit_weight`` (MGIE's 0.5).
     ``noise_draws``: how many (t, noise) pairs each example gets per step (the UNet sees
     batch_size * noise_draws images for one pass of the LLM).
     ``t_power``: training timesteps are t = floor(T u^(1/t_power)) for u uniform in [0, 1):
@@ -154,11 +156,11 @@ class ToyConfig:
     warmup: int = 100
     final_lr_ratio: float = 0.05
     clip: float = 1.0
-    p_drop: float = 0.05
+    p_drop: float = 0.1
     edit_weight: float = 0.5
     residual: bool = True
     noise_draws: int = 1
-    t_power: float = 1.0
+    t_power: float = 2.0
     expressive: bool = True
     condition: str = "img"
 
@@ -334,7 +336,7 @@ def init_params(config: ToyConfig, seed: int) -> dict:
     zeros("unet.time2b", c.d_time)
     for level, width in enumerate((c1, c2, c3), start=1):
         matrix(f"unet.temb{level}", c.d_time, (c.d_time, width), 0.5)
-    conv("unet.down1a", 8, c1, 3)
+    conv("unet.down1a", 6, c1, 3)
     conv("unet.down1b", c1, c1, 3)
     conv("unet.down2a", c1, c2, 3)
     conv("unet.down2b", c2, c2, 3)
@@ -494,14 +496,6 @@ def _cross_attention(p, prefix, h, u, n_heads):
     return h + attended.reshape(b, side, side, c), maps
 
 
-def _coordinates(batch: int) -> np.ndarray:
-    """Two extra input channels, the row and the column of each pixel in [-1, 1] ("CoordConv",
-    Liu et al. 2018): every convolution can then tell the top left from the bottom right."""
-    grid = np.linspace(-1.0, 1.0, toy_edits.IMAGE_SIZE)
-    rows, cols = np.meshgrid(grid, grid, indexing="ij")
-    return np.broadcast_to(np.stack([rows, cols], axis=-1), (batch, toy_edits.IMAGE_SIZE, toy_edits.IMAGE_SIZE, 2))
-
-
 def _unet(p, config, x_t, image, t, u, keep_maps=False):
     """The denoiser: x_t and V (B, 16, 16, 3) in [-1, 1], timesteps t (B,), U (B, q, d_u) -> (B, 16, 16, 3)."""
     temb = ag.Tensor(timestep_embedding(t, config.d_time))
@@ -512,7 +506,7 @@ def _unet(p, config, x_t, image, t, u, keep_maps=False):
     def add_time(h, level):
         return h + (temb @ p[f"unet.temb{level}"]).reshape(b, 1, 1, -1)
 
-    x = ag.concatenate([x_t, image, _coordinates(b)], axis=-1)             # InstructPix2Pix input + coordinates
+    x = ag.concatenate([x_t, image], axis=-1)                              # InstructPix2Pix input
     h = add_time(_conv(p, "unet.down1a", x), 1).gelu()
     s1 = _conv(p, "unet.down1b", h).gelu()                                   # 16 x 16 skip
     h = add_time(_conv(p, "unet.down2a", toy_ops.avg_pool2(s1)), 2).gelu()
