@@ -9,13 +9,14 @@ STAMP  := $(VENV)/.installed-stamp
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
 
-.PHONY: help env book test unit nbval build-strict notebooks lab clean web-assets site-test bench bench-site bench-widgets
+.PHONY: help env book test unit nbval build-strict notebooks lab clean web-assets site-test bench bench-site bench-widgets bench-autograd
 
 help:
 	@echo "make book       build the website into _build/html (creates .venv on first use)"
 	@echo "make test       unit tests + nbval + warnings-as-errors build + site checks (browser, links, determinism)"
 	@echo "make site-test  the site checks alone: browser, weights, dead controls, explorers, links, determinism"
-	@echo "make bench      benchmarks (bench-widgets: update times; bench-site: build times, nbval time, page weights)"
+	@echo "make bench      benchmarks (bench-widgets: update times; bench-site: build times, nbval time, page weights;"
+	@echo "                bench-autograd: one transformer block forward+backward vs numpy and, if installed, PyTorch)"
 	@echo "make notebooks  re-execute every notebook in place (outputs are committed)"
 	@echo "make lab        open the notebooks in JupyterLab (installs it on first use)"
 	@echo "make student    build the student edition (no solutions) into _build/student and check it"
@@ -104,4 +105,10 @@ bench-widgets: env
 	mkdir -p artifacts
 	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.bench --json artifacts/bench_widgets.json
 
-bench: bench-widgets bench-site
+# Chapter 13's autograd: forward + backward of one pre-norm transformer block (batch 64, sequence
+# 32, width 64) beside a plain numpy forward pass and, when torch is importable, PyTorch (issue 10).
+bench-autograd: env
+	mkdir -p artifacts
+	$(BIN)/python tools/bench_autograd.py --json artifacts/bench_autograd.json
+
+bench: bench-widgets bench-site bench-autograd
