@@ -171,11 +171,6 @@ def label_for_checker(name: str) -> str:
     return f"{match['topic']}-ex-{int(match['number'])}"
 
 
-def label_number(label: str) -> int | None:
-    match = _LABEL.match(canonical_label(label))
-    return int(match["number"]) if match else None
-
-
 # --------------------------------------------------------------------------------------------
 # Checker modules
 # --------------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ __all__ = [
     "comparison_figure",
     "steps_figure",
     "EditView",
-    "edit_view",
     "render_static",
 ]
 
@@ -191,10 +190,6 @@ def describe(result) -> str:
     levels = ",".join(map(str, result.blend_levels)) if result.blend_levels else "none"
     return (f"blend levels {levels}, {int(result.blended_steps.sum())} of {len(result.blended_steps)} steps "
             f"blended, masking {'on' if result.masking else 'off'}")
-
-
-def edit_view(result, dpi: int = 72) -> EditView:
-    return EditView(result, dpi=dpi)
 
 
 def render_static(blend_steps: int, masking: str, *, device_scale: float = 1) -> tuple[bytes, str]:

@@ -17,7 +17,6 @@ from .common import figure_png, label_axes, new_figure
 __all__ = [
     "GRID",
     "ChapterExample",
-    "chapter_example",
     "architecture_figure",
     "u_figure",
     "cross_attention_figure",
@@ -48,10 +47,6 @@ class ChapterExample:
 
     def attention_map(self, row: int) -> np.ndarray:
         return eh.attention_map(self.cross.weights, row, GRID)
-
-
-def chapter_example(**kwargs) -> ChapterExample:
-    return ChapterExample(**kwargs)
 
 
 def _box(ax, x, y, w, h, text, colour):

@@ -6,9 +6,9 @@ import numpy as np
 
 from .. import errata
 from ..attention import PrintedComparison
-from .common import figure_png, label_axes, matrix_heatmap, new_figure
+from .common import label_axes, matrix_heatmap, new_figure
 
-__all__ = ["status_chart", "difference_heatmap", "difference_png", "two_difference_heatmaps"]
+__all__ = ["status_chart", "difference_heatmap", "two_difference_heatmaps"]
 
 COLOURS = {"agrees": "#1b7837", "differs": "#b2182b", "undefined": "#8c8c8c"}
 
@@ -64,8 +64,3 @@ def two_difference_heatmaps(wide: PrintedComparison, narrow: PrintedComparison, 
     return figure, left, right
 
 
-def difference_png(comparison: PrintedComparison, *, title: str, alt: str, dpi: int = 60,
-                   device_scale: float = 1) -> tuple[bytes, str]:
-    """A fresh difference heatmap as PNG bytes, with alt text (for kernel-free controls)."""
-    heatmap = difference_heatmap(comparison, title=title, dpi=dpi)
-    return figure_png(heatmap.figure, scale=device_scale, compact=True), alt

@@ -27,7 +27,6 @@ __all__ = [
     "embedding_alt",
     "embedding_scatter",
     "one_hot_figure",
-    "one_hot_alt",
     "TokensFigure",
     "tokens_figure",
     "STATIC_INSTRUCTIONS",
@@ -142,14 +141,6 @@ def one_hot_figure(result: tokens_module.OneHotEmbedding, *, dpi: int = 100):
                    col_labels=[f"d{j + 1}" for j in range(result.embedded.shape[1])], fmt=".2g", ax=axes[2],
                    colorbar=False)
     return figure
-
-
-def one_hot_alt(result: tokens_module.OneHotEmbedding) -> str:
-    n, size = result.one_hot.shape
-    pairs = ", ".join(f"{word}\u2192column {result.vocabulary.index(word) + 1}" for word in result.tokens)
-    return (f"Three heatmaps: the {n}x{size} one-hot matrix O with a single 1 per row ({pairs}); "
-            f"the {size}x{result.table.shape[1]} embedding table E; and their product X = O E, "
-            f"{n}x{result.embedded.shape[1]}, whose rows are the table rows of the tokens.")
 
 
 class TokensFigure:
