@@ -21,6 +21,7 @@ help:
 	@echo "make lab        open the notebooks in JupyterLab (installs it on first use)"
 	@echo "make student    build the student edition (no solutions) into _build/student and check it"
 	@echo "make grade SUBMISSIONS=dir   run and grade a folder of submitted notebooks"
+	@echo "make train      train the toy MGIE from its seed (minutes; never part of make test)"
 	@echo "make clean      remove _build"
 
 $(STAMP): pyproject.toml
@@ -60,7 +61,14 @@ clean:
 	rm -rf _build
 
 # --- Teaching: the student edition and grading (see book/instructor_guide.ipynb) ---------------
-.PHONY: student grade
+.PHONY: student grade train
+
+# --- The toy MGIE (chapter 14 to come): training is never part of `make test` --------------------
+# tools/train_toy_mgie.py trains mgie_lessons.toy_mgie.DEFAULT_CONFIG from PRETRAINED_SEED with one
+# BLAS thread (bit-for-bit reproducible) and writes mgie_lessons/data/toy_mgie.npz with its SHA-256
+# and held-out rates.
+train: env
+	$(BIN)/python tools/train_toy_mgie.py
 SUBMISSIONS ?= submissions
 GRADES ?= grades.csv
 

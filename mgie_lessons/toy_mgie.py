@@ -218,7 +218,9 @@ DEFAULT_CONFIG = ToyConfig()
 TINY_CONFIG = ToyConfig(stem_channels=(8, 16, 16), d_model=32, n_layers=1, n_heads=2, d_ff=64, n_img=2,
                         head_width=32, n_queries=4, d_ff_head=64, d_u=32, unet_channels=(8, 16, 32),
                         d_time=16, batch_size=16, warmup=10)
-#: The shipped weights: ``train(DEFAULT_CONFIG, PRETRAINED_SEED, steps=PRETRAINED_STEPS)``.
+#: What ``make train`` runs: ``train(DEFAULT_CONFIG, PRETRAINED_SEED, steps=PRETRAINED_STEPS)``. No weights
+#: ship yet: with these settings the held-out edits stay below issue 13's bar (90%; measured 30.5%
+#: at the default guidance, 74.5% without guidance), so ``load_pretrained`` says they are missing.
 PRETRAINED_SEED = 0
 PRETRAINED_STEPS = 3000
 
