@@ -279,15 +279,20 @@ def _check_scale(value, name: str) -> float:
     return check_nonnegative(value, name)
 
 
+def _three_conditions(uncond, image, full, names: tuple[str, str, str]) -> tuple:
+    """The three predictions (or scores) of Eq. 9.4 as arrays of one shape, checked by name."""
+    arrays = tuple(as_array(value, name) for value, name in zip((uncond, image, full), names))
+    for name, other in zip(names[1:], arrays[1:]):
+        if other.shape != arrays[0].shape:
+            raise ValueError(f"{name} must have the same shape as {names[0]} {arrays[0].shape}, got {other.shape}")
+    return arrays
+
+
 def guidance_terms(eps_uncond, eps_image, eps_full, s_image=DEFAULT_IMAGE_SCALE,
                    s_text=DEFAULT_TEXT_SCALE) -> GuidanceTerms:
     """Every piece of Eq. 9.4 (see :class:`GuidanceTerms`); scales must be >= 0."""
-    eps_uncond = as_array(eps_uncond, "eps_uncond")
-    eps_image = as_array(eps_image, "eps_image")
-    eps_full = as_array(eps_full, "eps_full")
-    for name, other in (("eps_image", eps_image), ("eps_full", eps_full)):
-        if other.shape != eps_uncond.shape:
-            raise ValueError(f"{name} must have the same shape as eps_uncond {eps_uncond.shape}, got {other.shape}")
+    eps_uncond, eps_image, eps_full = _three_conditions(eps_uncond, eps_image, eps_full,
+                                                        ("eps_uncond", "eps_image", "eps_full"))
     s_image = _check_scale(s_image, "s_image")
     s_text = _check_scale(s_text, "s_text")
     image_direction = eps_image - eps_uncond
@@ -329,12 +334,8 @@ def guided_score(score_uncond, score_image, score_full, s_image=DEFAULT_IMAGE_SC
     grad log p(c_T | c_I, z) = score(z | c_I, c_T) - score(z | c_I). Multiplying by
     -sqrt(1 - abar) (:func:`noise_to_score`) turns it into :func:`guided_noise`.
     """
-    score_uncond = as_array(score_uncond, "score_uncond")
-    score_image = as_array(score_image, "score_image")
-    score_full = as_array(score_full, "score_full")
-    for name, other in (("score_image", score_image), ("score_full", score_full)):
-        if other.shape != score_uncond.shape:
-            raise ValueError(f"{name} must have the same shape as score_uncond {score_uncond.shape}, got {other.shape}")
+    score_uncond, score_image, score_full = _three_conditions(score_uncond, score_image, score_full,
+                                                              ("score_uncond", "score_image", "score_full"))
     s_image = _check_scale(s_image, "s_image")
     s_text = _check_scale(s_text, "s_text")
     log_p_image_given_z = score_image - score_uncond          # grad log p(c_I | z), Bayes' rule
