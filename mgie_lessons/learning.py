@@ -153,7 +153,7 @@ def softmax_backward(a, grad_a, axis: int = -1) -> np.ndarray:
     """nabla_x = a * (nabla_a - sum_j a_j (nabla_a)_j) along ``axis`` (Eq. 13.4 as a product J^T g).
 
     ``a`` = softmax(x) (rows summing to 1 along ``axis``), ``grad_a`` the gradient arriving at
-    a (same shape). No V x V Jacobian is formed: J^T g = a * g - a (a . g).
+    a (same shape). No n x n Jacobian is formed: J^T g = a * g - a (a . g).
     """
     a = as_array(a, "a")
     grad_a = as_array(grad_a, "grad_a")
