@@ -705,7 +705,7 @@ def compare_printed(printed, computed, *, tolerance: float | None = None) -> Pri
 
     Parameters
     ----------
-    printed : a ragged sequence of rows, e.g. ``seed.PRINTED_QK_T`` (a tuple of
+    printed : a ragged sequence of rows, e.g. ``walkthrough.PRINTED_QK_T`` (a tuple of
         tuples, rows of any length). Entries are aligned from the left: entry j
         of a printed row is compared with column j.
     computed : the 2-d array the package computes (finite numbers).

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import attention, ffn, seed, tokens, visual_tokens
+from . import attention, ffn, walkthrough, tokens, visual_tokens
 from .validation import as_array, as_matrix, as_vector, check_finite_number, check_int
 
 __all__ = [
@@ -62,13 +62,13 @@ __all__ = [
     "FeedForwardWeights",
     "EncoderLayerParams",
     "DecoderLayerParams",
-    "EditHeadParams",
+    "EditMapperParameters",
     "init_edit_head_params",
     "EncoderLayerResult",
     "DecoderLayerResult",
     "encoder_layer",
     "decoder_layer",
-    "EditHeadOutput",
+    "EditMapperResult",
     "edit_head",
     "null_edit_condition",
     "seed_img_states",
@@ -278,7 +278,7 @@ class DecoderLayerParams:
 
 
 @dataclass(frozen=True)
-class EditHeadParams:
+class EditMapperParameters:
     """Every parameter of the toy EditMapper (Eqs. 10.1-10.7).
 
     W_in (d_in x d_model), b_in; queries Q_edit (n_queries x d_model); the encoder and decoder
@@ -353,7 +353,7 @@ def _norm(d_model: int) -> LayerNormWeights:
 
 def init_edit_head_params(d_in: int = 2, d_model: int = 8, d_out: int = 12, n_heads: int = 4,
                           n_layers: int = 4, n_queries: int = 77, d_ff: int | None = None,
-                          seed: int = 0) -> EditHeadParams:
+                          seed: int = 0) -> EditMapperParameters:
     """Seeded parameters for :func:`edit_head` in the book's sizes (chapter 10).
 
     MGIE's sizes are d_in = 4096, d_model = 512, n_heads = 4, 4 encoder and 4 decoder layers
@@ -383,7 +383,7 @@ def init_edit_head_params(d_in: int = 2, d_model: int = 8, d_out: int = 12, n_he
                            _norm(d_model), _attention_weights(draws, (2, layer, 1), d_model),
                            _norm(d_model), _ffn_weights(draws, (2, layer, 2), d_model, d_ff))
         for layer in range(n_layers))
-    return EditHeadParams(
+    return EditMapperParameters(
         W_in=draws.normal((0, 0), (d_in, d_model), 1 / np.sqrt(d_in)),
         b_in=draws.normal((0, 1), (d_model,), 0.1),
         queries=draws.normal((0, 2), (n_queries, d_model), 1.0),
@@ -430,10 +430,10 @@ def edit_head_parameter_count(d_in: int, d_model: int, d_out: int, n_layers: int
             + 2 * blocks["norm"] + (d * d_out + d_out))
 
 
-def parameter_count(params: EditHeadParams) -> int:
+def parameter_count(params: EditMapperParameters) -> int:
     """How many numbers the given edit head holds (every array of ``params`` counted)."""
-    if not isinstance(params, EditHeadParams):
-        raise ValueError(f"params must be an EditHeadParams, got {type(params).__name__}")
+    if not isinstance(params, EditMapperParameters):
+        raise ValueError(f"params must be an EditMapperParameters, got {type(params).__name__}")
     total = 0
     stack = [params]
     while stack:
@@ -535,7 +535,7 @@ def decoder_layer(y, memory, params: DecoderLayerParams, n_heads: int) -> Decode
 
 
 @dataclass(frozen=True)
-class EditHeadOutput:
+class EditMapperResult:
     """Everything :func:`edit_head` computed (Eqs. 10.1-10.7).
 
     ``inputs`` S_0 = h_IMG + E_IMG (m x d_in); ``projected`` X^(0) (m x d_model);
@@ -558,7 +558,7 @@ class EditHeadOutput:
         return self.decoder[-1].cross_attention.weights if self.decoder else None
 
 
-def edit_head(img_hidden, params: EditHeadParams, img_embeddings=None) -> EditHeadOutput:
+def edit_head(img_hidden, params: EditMapperParameters, img_embeddings=None) -> EditMapperResult:
     """MGIE's edit head in the book's sizes: [IMG] hidden states -> U (Eqs. 10.1-10.7, chapter 10).
 
     ``img_hidden`` h_IMG is (m x d_in), the last-layer hidden states one step before the m [IMG]
@@ -569,8 +569,8 @@ def edit_head(img_hidden, params: EditHeadParams, img_embeddings=None) -> EditHe
     encoder (final norm: the memory), the decoder starts from the learned queries and attends to
     the memory, and the final norm and W_out give U of shape (n_queries, d_out).
     """
-    if not isinstance(params, EditHeadParams):
-        raise ValueError(f"params must be an EditHeadParams, got {type(params).__name__}")
+    if not isinstance(params, EditMapperParameters):
+        raise ValueError(f"params must be an EditMapperParameters, got {type(params).__name__}")
     img_hidden = as_matrix(img_hidden, "img_hidden", cols=params.d_in)
     if img_embeddings is None:
         img_embeddings = np.zeros_like(img_hidden)
@@ -592,10 +592,10 @@ def edit_head(img_hidden, params: EditHeadParams, img_embeddings=None) -> EditHe
         y = result.output
     decoded = _ln(y, params.decoder_norm)
     U = decoded @ params.W_out + params.b_out
-    return EditHeadOutput(inputs, projected, tuple(encoder), memory, tuple(decoder), decoded, U)
+    return EditMapperResult(inputs, projected, tuple(encoder), memory, tuple(decoder), decoded, U)
 
 
-def null_edit_condition(params: EditHeadParams, img_embeddings=None, k: int = 8) -> EditHeadOutput:
+def null_edit_condition(params: EditMapperParameters, img_embeddings=None, k: int = 8) -> EditMapperResult:
     """U_null = EditHead(0 + E_IMG): MGIE's "no instruction" condition (Eq. 10.10, chapter 10).
 
     mgie_llava.py computes ``hid_null = self.edit_head(torch.zeros(B, 8, 4096), emb)``: zero
@@ -603,8 +603,8 @@ def null_edit_condition(params: EditHeadParams, img_embeddings=None, k: int = 8)
     instruction in training and as the unconditional branch of classifier-free guidance
     (chapter 9). ``k`` is the number of [IMG] tokens when ``img_embeddings`` is not given.
     """
-    if not isinstance(params, EditHeadParams):
-        raise ValueError(f"params must be an EditHeadParams, got {type(params).__name__}")
+    if not isinstance(params, EditMapperParameters):
+        raise ValueError(f"params must be an EditMapperParameters, got {type(params).__name__}")
     if img_embeddings is None:
         k = check_int(k, "k", minimum=1, maximum=64)
         zeros = np.zeros((k, params.d_in))
@@ -620,10 +620,10 @@ def seed_img_states(k: int = 8) -> visual_tokens.ImageTokenPass:
     h_IMG (k x 2, read one row before each [IMG] token, as MGIE does), ``img_embeddings``
     E_IMG, ``edit_head_input`` S_0 = h_IMG + E_IMG."""
     k = check_int(k, "k", minimum=1, maximum=16)
-    words, X = tokens.embed(seed.INSTRUCTION)
+    words, X = tokens.embed(walkthrough.INSTRUCTION)
     return visual_tokens.image_token_pass(
-        X, visual_tokens.image_token_embeddings(k), seed.W_Q, seed.W_K, seed.W_V,
-        seed.W1, seed.B1, seed.W2, seed.B2, words=words)
+        X, visual_tokens.image_token_embeddings(k), walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V,
+        walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2, words=words)
 
 
 @dataclass(frozen=True)
@@ -645,7 +645,7 @@ class IdenticalInputRows:
     n_queries: int
 
 
-def identical_input_rows(row, params: EditHeadParams, m: int = 8, toy_seed: int = 0) -> IdenticalInputRows:
+def identical_input_rows(row, params: EditMapperParameters, m: int = 8, toy_seed: int = 0) -> IdenticalInputRows:
     """Feed m copies of one input row to the transformer edit head and to chapter 4's toy head,
     and count the distinct rows of what comes out (chapter 10).
 
@@ -653,8 +653,8 @@ def identical_input_rows(row, params: EditHeadParams, m: int = 8, toy_seed: int 
     head's parameters (:func:`init_edit_head_params`). The toy head
     (:func:`visual_tokens.toy_edit_head`) gets the same number of queries and output width.
     """
-    if not isinstance(params, EditHeadParams):
-        raise ValueError(f"params must be an EditHeadParams, got {type(params).__name__}")
+    if not isinstance(params, EditMapperParameters):
+        raise ValueError(f"params must be an EditMapperParameters, got {type(params).__name__}")
     if not params.decoder_layers:
         raise ValueError("params must have at least one decoder layer (n_layers >= 1)")
     row = as_vector(row, "row", length=params.d_in)

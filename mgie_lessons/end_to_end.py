@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import attention, diffusion, ffn, losses, seed, tokens, visual_tokens
+from . import attention, diffusion, ffn, losses, walkthrough, tokens, visual_tokens
 from .attention import AttentionResult
 from .ffn import FFNResult
 from .validation import as_matrix, as_vector, check_finite_number, check_int, check_nonnegative
@@ -117,27 +117,27 @@ def edit_loss_minimising_coupling(U, T: int, slope: float, true_noise: float) ->
     return (true_noise - slope * (T + 1) / 2) / u
 
 
-def run_pipeline(instruction: str = seed.INSTRUCTION, *, table=None,
-                 W_q=seed.W_Q, W_k=seed.W_K, W_v=seed.W_V,
-                 W1=seed.W1, b1=seed.B1, W2=seed.W2, b2=seed.B2,
-                 n_img_tokens: int = 4, n_queries: int = 4, edit_head_seed: int = 0,
-                 z_start: float = seed.PRINTED_Z_START, eta: float = seed.ETA, T: int = seed.T,
-                 slope: float = seed.NOISE_SLOPE, coupling: float = 0.5,
-                 true_noise: float = seed.TRUE_NOISE[1], alpha: float = seed.ALPHA) -> PipelineResult:
+def run_pipeline(instruction: str = walkthrough.INSTRUCTION, *, table=None,
+                 W_q=walkthrough.W_Q, W_k=walkthrough.W_K, W_v=walkthrough.W_V,
+                 W1=walkthrough.W1, b1=walkthrough.B1, W2=walkthrough.W2, b2=walkthrough.B2,
+                 n_img_tokens: int = 4, n_queries: int = 4, seed: int = 0,
+                 z_start: float = walkthrough.PRINTED_Z_START, eta: float = walkthrough.ETA, T: int = walkthrough.T,
+                 slope: float = walkthrough.NOISE_SLOPE, coupling: float = 0.5,
+                 true_noise: float = walkthrough.TRUE_NOISE[1], alpha: float = walkthrough.ALPHA) -> PipelineResult:
     """Run the whole toy pipeline (steps 1-7 of the module docstring) and return every stage.
 
     Defaults are the seed's values; ``coupling`` kappa = 0 reproduces the seed's noise rule.
     ``true_noise`` is the noise eps_t the seed's L_edit compares against at every step (0.2).
     Every parameter is validated by the chapter function that uses it.
     """
-    table = dict(seed.EMBEDDING_TABLE if table is None else table)
+    table = dict(walkthrough.EMBEDDING_TABLE if table is None else table)
     words, X = tokens.embed(instruction, table)
     n_img_tokens = check_int(n_img_tokens, "n_img_tokens", minimum=1, maximum=16)
     image_pass = visual_tokens.image_token_pass(
         X, visual_tokens.image_token_embeddings(n_img_tokens), W_q, W_k, W_v, W1, b1, W2, b2,
         words=words, causal=True)
     head = visual_tokens.toy_edit_head(image_pass.edit_head_input, n_queries=n_queries,
-                                       d_out=X.shape[1], seed=edit_head_seed)
+                                       d_out=X.shape[1], seed=seed)
     T = check_int(T, "T", minimum=1)
     predicted = conditioned_noise(head.output, T, slope, coupling)
     true = np.full(T, check_finite_number(true_noise, "true_noise"))
@@ -214,7 +214,7 @@ def greedy_generate(next_token_scores, prompt, vocabulary, *, max_new_tokens: in
 
 
 def _vocabulary_and_table(table, n_img_tokens: int):
-    table = dict(seed.EMBEDDING_TABLE if table is None else table)
+    table = dict(walkthrough.EMBEDDING_TABLE if table is None else table)
     vocabulary, E = tokens.table_matrix(table)
     n_img_tokens = check_int(n_img_tokens, "n_img_tokens", minimum=0, maximum=8)
     if n_img_tokens:
@@ -223,8 +223,8 @@ def _vocabulary_and_table(table, n_img_tokens: int):
     return vocabulary, E
 
 
-def seed_layer_next_token_scores(table=None, *, n_img_tokens: int = 0, W_q=seed.W_Q, W_k=seed.W_K,
-                                 W_v=seed.W_V, W1=seed.W1, b1=seed.B1, W2=seed.W2, b2=seed.B2):
+def seed_layer_next_token_scores(table=None, *, n_img_tokens: int = 0, W_q=walkthrough.W_Q, W_k=walkthrough.W_K,
+                                 W_v=walkthrough.W_V, W1=walkthrough.W1, b1=walkthrough.B1, W2=walkthrough.W2, b2=walkthrough.B2):
     """(vocabulary, scores_fn) for the book's one-layer toy: causal attention, FFN, tied head (Eq. 12.2).
 
     ``scores_fn(words)`` embeds the words (chapter 1), runs one causal attention layer and the
@@ -315,7 +315,7 @@ class LossNormalisation:
 
 
 def mgie_loss_normalisation(image_side: int = 256, latent_channels: int = 4, vae_factor: int = 8,
-                            alpha: float = seed.ALPHA) -> LossNormalisation:
+                            alpha: float = walkthrough.ALPHA) -> LossNormalisation:
     """The latent MGIE's L_edit averages over: (4, side/8, side/8); 4 x 32 x 32 = 4096 at 256 px.
 
     MGIE trains on 256 x 256 images (mgie_train.py L540); Stable Diffusion's VAE has 4 latent

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import attention, seed, tokens
+from . import attention, walkthrough, tokens
 from .validation import as_array, as_matrix, as_vector, check_nonnegative
 
 __all__ = [
@@ -341,12 +341,12 @@ def seed_ffn_input(source: str = "computed") -> np.ndarray:
 
     ``"computed"``: chapter 1's embedding of the seed instruction through chapter 2's
     self-attention with the seed's W^Q = W^K = W^V = I (Eqs. 1.1, 2.1-2.5).
-    ``"printed"``: the attention output the seed prints (``seed.PRINTED_ATTENTION_OUTPUT``),
+    ``"printed"``: the attention output the seed prints (``walkthrough.PRINTED_ATTENTION_OUTPUT``),
     so the seed's FFN arithmetic can be checked on its own input.
     """
     if source == "computed":
-        _, X = tokens.embed(seed.INSTRUCTION)
-        return attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V).output
+        _, X = tokens.embed(walkthrough.INSTRUCTION)
+        return attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).output
     if source == "printed":
-        return as_matrix(seed.PRINTED_ATTENTION_OUTPUT, "seed.PRINTED_ATTENTION_OUTPUT")
+        return as_matrix(walkthrough.PRINTED_ATTENTION_OUTPUT, "walkthrough.PRINTED_ATTENTION_OUTPUT")
     raise ValueError(f"source must be one of {FFN_INPUT_SOURCES}, got {source!r}")

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import autograd, seed, tokens
+from . import autograd, walkthrough, tokens
 from .diffusion import as_rational
 from .validation import as_array, as_matrix, as_vector, check_finite_number, check_int, check_nonnegative
 
@@ -520,7 +520,7 @@ class TinyLMData:
     targets: np.ndarray
 
 
-def seed_lm_data(instruction: str = seed.INSTRUCTION) -> TinyLMData:
+def seed_lm_data(instruction: str = walkthrough.INSTRUCTION) -> TinyLMData:
     """Token ids of ``instruction`` in the seed's table and the id of each token's successor."""
     words = tokens.tokenize(instruction)
     vocabulary, _ = tokens.table_matrix()
@@ -538,10 +538,10 @@ def seed_lm_parameters() -> dict:
     """The seed's weights as the model's starting parameters (W_out starts as a copy of E)."""
     _, E = tokens.table_matrix()
     return {
-        "E": E.copy(), "W_q": np.array(seed.W_Q, dtype=float), "W_k": np.array(seed.W_K, dtype=float),
-        "W_v": np.array(seed.W_V, dtype=float), "W1": np.array(seed.W1, dtype=float),
-        "b1": np.array(seed.B1, dtype=float), "W2": np.array(seed.W2, dtype=float),
-        "b2": np.array(seed.B2, dtype=float), "W_out": E.copy(),
+        "E": E.copy(), "W_q": np.array(walkthrough.W_Q, dtype=float), "W_k": np.array(walkthrough.W_K, dtype=float),
+        "W_v": np.array(walkthrough.W_V, dtype=float), "W1": np.array(walkthrough.W1, dtype=float),
+        "b1": np.array(walkthrough.B1, dtype=float), "W2": np.array(walkthrough.W2, dtype=float),
+        "b2": np.array(walkthrough.B2, dtype=float), "W_out": E.copy(),
     }
 
 
@@ -889,17 +889,17 @@ def train_tiny_lm_by_hand(lr, steps: int, *, trainable=PARAMETER_NAMES, optimize
 # The computational graph of a small expression (the chapter's first figure)
 # ---------------------------------------------------------------------------------------------
 
-def seed_edit_loss_graph(slope=seed.NOISE_SLOPE):
+def seed_edit_loss_graph(slope=walkthrough.NOISE_SLOPE):
     """L_edit(c) = sum_t (c t - eps_t)^2 built from Tensors on the seed's numbers, after backward.
 
     c is the slope of the seed's noise rule eps_hat_t = c t (0.2), t = 3, 2, 1 and eps_t = 0.2
     (Eq. 6.4). Returns (loss, names) where ``names`` maps id(tensor) -> a name for the leaves
     and the intermediates, for :func:`computational_graph`.
     """
-    steps = sorted(seed.TRUE_NOISE, reverse=True)
+    steps = sorted(walkthrough.TRUE_NOISE, reverse=True)
     c = autograd.Tensor(check_finite_number(slope, "slope"), requires_grad=True)
     t = autograd.Tensor(np.array(steps, dtype=float))
-    eps = autograd.Tensor(np.array([seed.TRUE_NOISE[s] for s in steps]))
+    eps = autograd.Tensor(np.array([walkthrough.TRUE_NOISE[s] for s in steps]))
     eps_hat = c * t
     residual = eps_hat - eps
     squared = residual ** 2

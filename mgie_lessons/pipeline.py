@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import attention, ffn, seed, tokens
+from . import attention, ffn, walkthrough, tokens
 from .validation import check_int
 
 __all__ = [
@@ -140,10 +140,10 @@ class SeedPipelineResult:
     ffn: ffn.FFNResult
 
 
-def run_seed_pipeline(instruction: str = seed.INSTRUCTION, table=None) -> SeedPipelineResult:
+def run_seed_pipeline(instruction: str = walkthrough.INSTRUCTION, table=None) -> SeedPipelineResult:
     """Embed ``instruction`` (chapter 1), apply the seed's self-attention (chapter 2, W^Q = W^K =
     W^V = I) and the seed's FFN (chapter 3). ``table`` defaults to the seed's embedding table."""
     words, X = tokens.embed(instruction, table)
-    attended = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
-    fed_forward = ffn.feed_forward(attended.output, seed.W1, seed.B1, seed.W2, seed.B2)
+    attended = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
+    fed_forward = ffn.feed_forward(attended.output, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
     return SeedPipelineResult(tuple(words), X, attended, fed_forward)

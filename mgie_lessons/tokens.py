@@ -11,7 +11,7 @@ The same lookup, written as a matrix product with the one-hot matrix O
 
     X = O E                          (Eq. 1.2, one-hot view)
 
-The seed uses whitespace tokenization and a 2-d table (``seed.EMBEDDING_TABLE``)
+The seed uses whitespace tokenization and a 2-d table (``walkthrough.EMBEDDING_TABLE``)
 with 9 words; its instruction has 10 tokens because "the" occurs twice, and both
 occurrences read the same row of E.
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import seed
+from . import walkthrough
 from .validation import as_matrix, as_vector, check_int
 
 __all__ = [
@@ -123,7 +123,7 @@ def embedding_matrix(tokens, table=None, unknown: str = "error") -> np.ndarray:
     words; ``"unk"`` uses a zero row for the special token ``<unk>`` (or the
     table's own ``<unk>`` row if it has one).
     """
-    table = _checked_table(seed.EMBEDDING_TABLE if table is None else table)
+    table = _checked_table(walkthrough.EMBEDDING_TABLE if table is None else table)
     _checked_unknown(unknown)
     tokens = _checked_tokens(tokens)
     width = next(iter(table.values())).shape[0]
@@ -159,7 +159,7 @@ def table_matrix(table=None) -> tuple[list[str], np.ndarray]:
 
     This is the E of Eq. 1.2, shape (|𝕍|, d); for the seed, (9, 2).
     """
-    table = _checked_table(seed.EMBEDDING_TABLE if table is None else table)
+    table = _checked_table(walkthrough.EMBEDDING_TABLE if table is None else table)
     vocabulary = list(table)
     return vocabulary, np.vstack([table[word] for word in vocabulary])
 

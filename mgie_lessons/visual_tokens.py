@@ -1,6 +1,6 @@
 """Chapter 4: visual tokens, and the edit head that turns them into the diffusion condition U.
 
-The seed simply *gives* four 2-d "visual tokens" u_1..u_4 (``seed.VISUAL_TOKENS``). In MGIE
+The seed simply *gives* four 2-d "visual tokens" u_1..u_4 (``walkthrough.VISUAL_TOKENS``). In MGIE
 they are computed in two stages:
 
 1. The language model appends m special tokens [IMG0]..[IMG{m-1}] (m = 8 in MGIE) to the
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import seed as seed_data
+from . import walkthrough
 from .attention import AttentionResult, scaled_dot_product_attention, self_attention
 from .ffn import FFNResult, feed_forward, to_rational_matrix
 from .validation import as_matrix, as_vector, check_int
@@ -49,9 +49,9 @@ __all__ = [
     "ImageTokenPass",
     "image_token_pass",
     "edit_head_cross_attention",
-    "EditHeadParameters",
+    "CrossAttentionHeadParameters",
     "edit_head_parameters",
-    "EditHeadResult",
+    "CrossAttentionHeadResult",
     "toy_edit_head",
     "ExactCrossAttention",
     "exact_edit_head_cross_attention",
@@ -76,7 +76,7 @@ MGIE_SHAPES = {
 
 def seed_visual_tokens() -> np.ndarray:
     """The seed's u_1..u_4 as a 4 x 2 matrix (seed section 2.3): given, not computed."""
-    return as_matrix(seed_data.VISUAL_TOKENS, "seed.VISUAL_TOKENS")
+    return as_matrix(walkthrough.VISUAL_TOKENS, "walkthrough.VISUAL_TOKENS")
 
 
 def image_token_embeddings(m: int) -> np.ndarray:
@@ -202,7 +202,7 @@ def distinct_rows(M, decimals: int = 9) -> int:
 
 
 @dataclass(frozen=True)
-class EditHeadParameters:
+class CrossAttentionHeadParameters:
     """The toy edit head's parameters (Eqs. 4.3-4.5), drawn once from a seeded generator.
 
     Shapes: W_in (d_in x d_edit), b_in (d_edit), queries Q_edit (n_queries x d_edit),
@@ -226,7 +226,7 @@ def _normal(seed: int, stream: int, shape: tuple, std: float) -> np.ndarray:
 
 
 def edit_head_parameters(d_in: int, n_queries: int, d_edit: int, d_out: int,
-                         seed: int = 0) -> EditHeadParameters:
+                         seed: int = 0) -> CrossAttentionHeadParameters:
     """Deterministic random parameters for :func:`toy_edit_head` (chapter 4).
 
     Weights are normal with standard deviation 1/sqrt(fan_in) (a common initialisation),
@@ -239,7 +239,7 @@ def edit_head_parameters(d_in: int, n_queries: int, d_edit: int, d_out: int,
     d_edit = check_int(d_edit, "d_edit", minimum=1, maximum=1024)
     d_out = check_int(d_out, "d_out", minimum=1, maximum=1024)
     seed = check_int(seed, "seed", minimum=0)
-    return EditHeadParameters(
+    return CrossAttentionHeadParameters(
         W_in=_normal(seed, 0, (d_in, d_edit), 1 / np.sqrt(d_in)),
         b_in=_normal(seed, 1, (d_edit,), 0.1),
         queries=_normal(seed, 2, (n_queries, d_edit), 1.0),
@@ -252,7 +252,7 @@ def edit_head_parameters(d_in: int, n_queries: int, d_edit: int, d_out: int,
 
 
 @dataclass(frozen=True)
-class EditHeadResult:
+class CrossAttentionHeadResult:
     """Everything the toy edit head computed (Eqs. 4.3-4.5).
 
     ``hidden_states``: its input S_0 (m x d_in); ``projected``: S (m x d_edit, Eq. 4.3);
@@ -260,7 +260,7 @@ class EditHeadResult:
     :class:`~mgie_lessons.attention.AttentionResult` (``attention.weights`` is the
     n_queries x m map, ``attention.output`` is C, Eq. 4.4); ``output``: U
     (n_queries x d_out, Eq. 4.5);
-    ``parameters``: the :class:`EditHeadParameters` used.
+    ``parameters``: the :class:`CrossAttentionHeadParameters` used.
     """
 
     hidden_states: np.ndarray
@@ -268,25 +268,25 @@ class EditHeadResult:
     queries: np.ndarray
     attention: AttentionResult
     output: np.ndarray
-    parameters: EditHeadParameters
+    parameters: CrossAttentionHeadParameters
 
 
 def toy_edit_head(hidden_states, n_queries: int = 6, d_out: int = 3, seed: int = 0, *,
-                  d_edit: int = 4) -> EditHeadResult:
+                  d_edit: int = 4) -> CrossAttentionHeadResult:
     """A one-layer stand-in for MGIE's edit head: in-proj, cross-attention, out-proj (Eqs. 4.3-4.5).
 
     ``hidden_states`` S_0 is (m x d_in), e.g. h_IMG + E_IMG from :func:`image_token_pass`.
     ``n_queries`` (q) learned queries (MGIE: 77) of width ``d_edit`` (MGIE: 512) attend to the
     m projected hidden states; the result is projected to ``d_out`` (MGIE: 768). Parameters
     come from :func:`edit_head_parameters` with ``seed``, so the result is deterministic.
-    Returns an :class:`EditHeadResult` whose ``output`` U has shape (n_queries, d_out).
+    Returns an :class:`CrossAttentionHeadResult` whose ``output`` U has shape (n_queries, d_out).
     """
     hidden_states = as_matrix(hidden_states, "hidden_states")
     params = edit_head_parameters(hidden_states.shape[1], n_queries, d_edit, d_out, seed)
     projected = hidden_states @ params.W_in + params.b_in
     attention = edit_head_cross_attention(projected, params.queries, params.W_q, params.W_k, params.W_v)
     output = attention.output @ params.W_out + params.b_out
-    return EditHeadResult(hidden_states, projected, params.queries, attention, output, params)
+    return CrossAttentionHeadResult(hidden_states, projected, params.queries, attention, output, params)
 
 
 # ---------------------------------------------------------------------------

@@ -13,18 +13,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mgie_lessons import attention, seed, tokens
+from mgie_lessons import attention, walkthrough, tokens
 
 # ---------------------------------------------------------------------------
 # Helpers and strategies
 # ---------------------------------------------------------------------------
 
-TOKENS, X_SEED = tokens.embed(seed.INSTRUCTION)
+TOKENS, X_SEED = tokens.embed(walkthrough.INSTRUCTION)
 I2 = np.eye(2)
 
 
 def seed_result(**options):
-    return attention.self_attention(X_SEED, seed.W_Q, seed.W_K, seed.W_V, **options)
+    return attention.self_attention(X_SEED, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V, **options)
 
 
 finite = st.floats(min_value=-5, max_value=5, allow_nan=False, allow_infinity=False)
@@ -313,7 +313,7 @@ def test_exact_attention_weights_entry_is_an_exp_expression():
     {"causal": True, "temperature": 0.1},
 ])
 def test_exact_self_attention_matches_numeric_on_the_seed(options):
-    exact = attention.exact_self_attention(X_SEED, seed.W_Q, seed.W_K, seed.W_V, **options).numeric()
+    exact = attention.exact_self_attention(X_SEED, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V, **options).numeric()
     numeric = seed_result(**options)
     for field in ("queries", "keys", "values", "scores", "scaled_scores", "weights", "output"):
         np.testing.assert_allclose(getattr(exact, field), getattr(numeric, field), rtol=0, atol=1e-12,
@@ -526,7 +526,7 @@ def test_printed_array_pads_and_crops():
 
 def test_seed_printed_QK_T_shape_and_a_wrong_entry():
     S = X_SEED @ X_SEED.T
-    c = attention.compare_printed(seed.PRINTED_QK_T, S)
+    c = attention.compare_printed(walkthrough.PRINTED_QK_T, S)
     assert c.n_printed_rows == 30 and c.extra_rows == 20
     assert sorted(set(c.row_lengths)) == [8, 9, 10]
     assert c.row_lengths.count(9) == 7 and c.row_lengths.count(8) == 1
@@ -538,11 +538,11 @@ def test_seed_printed_QK_T_shape_and_a_wrong_entry():
 
 
 def test_seed_printed_softmax_row_sums():
-    sums = attention.printed_row_sums(seed.PRINTED_ATTENTION_WEIGHTS)
+    sums = attention.printed_row_sums(walkthrough.PRINTED_ATTENTION_WEIGHTS)
     # Row "to": four 0.194, three 0.091, one 0.076, one 0.091 and one 0.149.
     assert sums[4] == pytest.approx(4 * 0.194 + 4 * 0.091 + 0.076 + 0.149)
     assert sums[4] > 1.3
-    assert attention.printed_row_lengths(seed.PRINTED_ATTENTION_WEIGHTS)[6] == 9
+    assert attention.printed_row_lengths(walkthrough.PRINTED_ATTENTION_WEIGHTS)[6] == 9
 
 
 @pytest.mark.parametrize("call, message", [
@@ -572,7 +572,7 @@ def test_compare_printings_finds_changed_missing_and_extra_entries():
 
 
 def test_seed_prints_the_weights_twice_differently():
-    differences = attention.compare_printings(seed.PRINTED_ATTENTION_WEIGHTS, seed.PRINTED_WEIGHTS_IN_PRODUCT)
+    differences = attention.compare_printings(walkthrough.PRINTED_ATTENTION_WEIGHTS, walkthrough.PRINTED_WEIGHTS_IN_PRODUCT)
     cells = {(d.row, d.col) for d in differences}
     # Row 3 ("blue"), column 9: 0.091 in the softmax line, 0.104 inside the product.
     assert (2, 8) in cells
@@ -591,7 +591,7 @@ def test_compare_printings_rejects_bad_input():
 # --- Rotary position embedding (Eqs. 2.12-2.13) ---
 
 def _seed_X():
-    return tokens.embed(seed.INSTRUCTION)[1]
+    return tokens.embed(walkthrough.INSTRUCTION)[1]
 
 
 def test_rotary_frequencies():

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from mgie_lessons import attention, ffn, seed, tokens
+from mgie_lessons import attention, ffn, walkthrough, tokens
 from mgie_lessons import autograd as ag
 from mgie_lessons.autograd import Tensor
 
@@ -22,13 +22,13 @@ STEP = 1e-6          # central-difference step
 FD_TOLERANCE = 1e-7  # relative to the gradient's size; central differences are good to ~1e-9
 
 
-def finite_difference_check(function, *arrays, seed_value=0):
+def finite_difference_check(function, *arrays, seed=0):
     """Gradients of L = sum(G * function(*tensors)) by backward and by central differences.
 
     G is a fixed random upstream gradient, so every entry of the output is exercised.
     Returns the worst relative error over all inputs.
     """
-    rng = np.random.default_rng(seed_value)
+    rng = np.random.default_rng(seed)
     arrays = [np.asarray(a, dtype=float) for a in arrays]
     tensors = [Tensor(a, requires_grad=True) for a in arrays]
     out = function(*tensors)
@@ -331,8 +331,8 @@ def _block(x, w, gamma, beta):
 
 
 @given(st.integers(0, 2 ** 32 - 1), finite, finite)
-def test_backward_is_linear_in_the_upstream_gradient(seed_value, a, b):
-    local = np.random.default_rng(seed_value)
+def test_backward_is_linear_in_the_upstream_gradient(seed, a, b):
+    local = np.random.default_rng(seed)
     x, w, gamma, beta = local.standard_normal((3, 4)), local.standard_normal((4, 5)), \
         local.standard_normal(4), local.standard_normal(4)
     g1, g2 = local.standard_normal((3, 5)), local.standard_normal((3, 5))
@@ -430,16 +430,16 @@ def test_adam_first_step_is_lr_times_sign():
 # --- the book's own forward passes, rebuilt from Tensor operations -----------------------------
 
 def _seed_embedding():
-    _, X = tokens.embed(seed.INSTRUCTION)
+    _, X = tokens.embed(walkthrough.INSTRUCTION)
     return X
 
 
 @pytest.mark.parametrize("causal", [False, True])
 def test_chapter2_attention_from_tensor_operations(causal):
     X = _seed_embedding()
-    reference = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V, causal=causal)
+    reference = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V, causal=causal)
     x = Tensor(X)
-    W_q, W_k, W_v = (Tensor(w, requires_grad=True) for w in (seed.W_Q, seed.W_K, seed.W_V))
+    W_q, W_k, W_v = (Tensor(w, requires_grad=True) for w in (walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V))
     Q, K, V = x @ W_q, x @ W_k, x @ W_v                                  # Eq. 2.1
     S = Q @ K.T                                                          # Eq. 2.2
     S_scaled = S / math.sqrt(K.shape[1])                                 # Eq. 2.3
@@ -453,15 +453,15 @@ def test_chapter2_attention_from_tensor_operations(causal):
     error = finite_difference_check(
         lambda wq, wk, wv: ag.softmax((x @ wq) @ (x @ wk).T / math.sqrt(2)
                                       + (attention.causal_mask(len(X)) if causal else 0.0)) @ (x @ wv),
-        np.asarray(seed.W_Q), np.asarray(seed.W_K), np.asarray(seed.W_V))
+        np.asarray(walkthrough.W_Q), np.asarray(walkthrough.W_K), np.asarray(walkthrough.W_V))
     assert error < FD_TOLERANCE
 
 
 @pytest.mark.parametrize("source", ffn.FFN_INPUT_SOURCES)
 def test_chapter3_ffn_from_tensor_operations(source):
     H = ffn.seed_ffn_input(source)
-    reference = ffn.feed_forward(H, seed.W1, seed.B1, seed.W2, seed.B2)
-    W1, b1, W2, b2 = (Tensor(v, requires_grad=True) for v in (seed.W1, seed.B1, seed.W2, seed.B2))
+    reference = ffn.feed_forward(H, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
+    W1, b1, W2, b2 = (Tensor(v, requires_grad=True) for v in (walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2))
     P = Tensor(H) @ W1 + b1                  # Eq. 3.2
     Z = P.relu()                             # Eqs. 3.3-3.4
     F = Z @ W2 + b2                          # Eq. 3.5

@@ -8,7 +8,7 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mgie_lessons import diffusion, seed
+from mgie_lessons import diffusion, walkthrough
 
 R = sympy.Rational
 finite = st.floats(min_value=-10, max_value=10, allow_nan=False, allow_infinity=False)
@@ -17,7 +17,7 @@ etas = st.floats(min_value=0, max_value=2, allow_nan=False, allow_infinity=False
 
 
 def seed_rule():
-    return diffusion.linear_noise_rule(seed.NOISE_SLOPE)
+    return diffusion.linear_noise_rule(walkthrough.NOISE_SLOPE)
 
 
 # --- Eq. 5.1 ---------------------------------------------------------------

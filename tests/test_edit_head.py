@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mgie_lessons import attention, edit_head as eh, seed, visual_tokens
+from mgie_lessons import attention, edit_head as eh, walkthrough, visual_tokens
 from mgie_lessons.images import toy_image
 
 finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
@@ -47,7 +47,7 @@ def test_layer_norm_rows_have_zero_mean_and_unit_variance(x):
 
 def test_layer_norm_of_a_constant_row():
     # the seed's u_1 = (0.1, 0.1): zero variance, so layer norm returns the zero vector
-    np.testing.assert_allclose(eh.layer_norm([seed.VISUAL_TOKENS[0]]), [[0.0, 0.0]])
+    np.testing.assert_allclose(eh.layer_norm([walkthrough.VISUAL_TOKENS[0]]), [[0.0, 0.0]])
     with pytest.raises(ValueError, match="zero variance"):
         eh.layer_norm([[0.1, 0.1]], eps=0.0)
 
@@ -282,7 +282,7 @@ def test_null_condition_is_the_head_of_zero_states(params, states):
 def test_seed_img_states_come_from_chapter_4():
     states = eh.seed_img_states(8)
     assert states.hidden_states.shape == (8, 2)
-    np.testing.assert_allclose(states.img_embeddings[:4], seed.VISUAL_TOKENS)
+    np.testing.assert_allclose(states.img_embeddings[:4], walkthrough.VISUAL_TOKENS)
     assert states.tokens[-1] == "[IMG7]"
     # the states read are those one step before the [IMG] tokens (mgie_llava.py L295-298)
     assert states.state_positions == tuple(p - 1 for p in states.positions)

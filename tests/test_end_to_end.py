@@ -4,7 +4,7 @@ re-derived here independently of the package."""
 import numpy as np
 import pytest
 
-from mgie_lessons import end_to_end, seed
+from mgie_lessons import end_to_end, walkthrough
 
 
 def test_tied_lm_logits_is_F_times_E_transposed_by_hand():
@@ -41,7 +41,7 @@ def test_kappa_zero_gives_back_the_seeds_denoising_and_edit_loss():
 
 def test_instruction_loss_is_the_mean_next_token_negative_log_likelihood():
     result = end_to_end.run_pipeline()
-    vocabulary = list(seed.EMBEDDING_TABLE)
+    vocabulary = list(walkthrough.EMBEDDING_TABLE)
     logits = result.lm_logits[:-1]
     targets = [vocabulary.index(w) for w in result.tokens[1:]]
     log_probabilities = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
@@ -67,7 +67,7 @@ def test_attention_is_causal_in_the_pipeline():
 
 def test_an_embedding_change_flows_to_every_stage():
     base = end_to_end.run_pipeline()
-    table = dict(seed.EMBEDDING_TABLE)
+    table = dict(walkthrough.EMBEDDING_TABLE)
     table["hat"] = (1.5, -0.4)
     moved = end_to_end.run_pipeline(table=table)
     assert not np.allclose(base.attention.weights, moved.attention.weights)
@@ -79,7 +79,7 @@ def test_an_embedding_change_flows_to_every_stage():
 
 
 def test_with_kappa_zero_the_denoising_ignores_the_embeddings():
-    table = dict(seed.EMBEDDING_TABLE)
+    table = dict(walkthrough.EMBEDDING_TABLE)
     table["hat"] = (1.5, -0.4)
     a = end_to_end.run_pipeline(coupling=0.0)
     b = end_to_end.run_pipeline(table=table, coupling=0.0)
@@ -120,7 +120,7 @@ def test_minimising_coupling_rejects_a_zero_mean_U():
 
 # --- Generation versus teacher forcing (Eq. 12.3) and the scale of MGIE's losses ---
 
-CORPUS = list(seed.TARGET_TOKENS) + list(end_to_end.IMG_TOKENS)
+CORPUS = list(walkthrough.TARGET_TOKENS) + list(end_to_end.IMG_TOKENS)
 
 
 def test_greedy_generation_appends_the_argmax_each_step():

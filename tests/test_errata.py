@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from mgie_lessons import errata, seed
+from mgie_lessons import errata, walkthrough
 
 
 @pytest.fixture(scope="module")
@@ -27,43 +27,43 @@ def test_counts_add_up(rows):
 
 
 def test_qk_t_has_thirty_rows_and_a_wrong_dot_product(rows):
-    assert len(seed.PRINTED_QK_T) == 30
+    assert len(walkthrough.PRINTED_QK_T) == 30
     # Row "Add" = (0.1, 0.2), column "blue" = (0.1, 0.3): 0.01 + 0.06 = 0.07, printed 0.09.
-    assert seed.PRINTED_QK_T[0][2] == 0.09
+    assert walkthrough.PRINTED_QK_T[0][2] == 0.09
     assert "20 rows too many" in rows["qk-t"].reason
     assert "entry (1, 3) printed 0.09, computed 0.0700" in rows["qk-t"].reason
     assert rows["qk-t"].status == "differs"
 
 
 def test_printed_softmax_rows_do_not_sum_to_one(rows):
-    sums = [math.fsum(row) for row in seed.PRINTED_ATTENTION_WEIGHTS]
+    sums = [math.fsum(row) for row in walkthrough.PRINTED_ATTENTION_WEIGHTS]
     assert max(sums) > 1.3 and min(sums) < 0.8
     assert f"{max(sums):.3f}" in rows["attention-weights"].printed
 
 
 def test_weights_printed_twice_disagree():
     # Row 3, column 9: 0.091 on the softmax line, 0.104 in the product.
-    assert seed.PRINTED_ATTENTION_WEIGHTS[2][8] == 0.091
-    assert seed.PRINTED_WEIGHTS_IN_PRODUCT[2][8] == 0.104
+    assert walkthrough.PRINTED_ATTENTION_WEIGHTS[2][8] == 0.091
+    assert walkthrough.PRINTED_WEIGHTS_IN_PRODUCT[2][8] == 0.104
     assert errata.attention_internal_inconsistencies()["reprinted_weights"] > 0
 
 
 def test_ffn_product_pattern_is_explained(rows):
     # First printed X_attention row (0.2, 0.17): true product 0.2*0.2 + 0.17*0.2 = 0.074,
     # printed 0.16 = 0.8 * 0.2 (the four weights added, times the first entry).
-    assert seed.PRINTED_FFN_XW1[0][0] == pytest.approx(0.8 * seed.PRINTED_ATTENTION_OUTPUT[0][0])
+    assert walkthrough.PRINTED_FFN_XW1[0][0] == pytest.approx(0.8 * walkthrough.PRINTED_ATTENTION_OUTPUT[0][0])
     assert "100%" in rows["ffn-xw1"].reason
 
 
 def test_relu_typo_is_found(rows):
-    assert seed.PRINTED_FFN_PRE_ACTIVATION[5] == (0.27, 0.27)
-    assert seed.PRINTED_FFN_HIDDEN[5] == (0.27, 0.29)
+    assert walkthrough.PRINTED_FFN_PRE_ACTIVATION[5] == (0.27, 0.27)
+    assert walkthrough.PRINTED_FFN_HIDDEN[5] == (0.27, 0.29)
     assert "entry (6, 2) turns 0.27 into 0.29" in rows["ffn-hidden"].reason
 
 
 def test_ffn_output_is_one_term_plus_twice_b2(rows):
     # 0.26 * 0.3 + 0.2 = 0.278, the first printed output entry.
-    assert seed.PRINTED_FFN_OUTPUT[0][0] == pytest.approx(0.26 * 0.3 + 0.2)
+    assert walkthrough.PRINTED_FFN_OUTPUT[0][0] == pytest.approx(0.26 * 0.3 + 0.2)
     assert rows["ffn-output"].status == "differs"
 
 

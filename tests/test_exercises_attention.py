@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from mgie_lessons import attention, seed, tokens
+from mgie_lessons import attention, walkthrough, tokens
 from mgie_lessons.exercises import attention as ex
 
-TOKENS, X = tokens.embed(seed.INSTRUCTION)
+TOKENS, X = tokens.embed(walkthrough.INSTRUCTION)
 HAT, PERSON = TOKENS.index("hat"), TOKENS.index("person")
 
 
@@ -38,7 +38,7 @@ def test_ex1_accepts_parentheses_and_case():
 
 
 def test_ex2_typical_mistakes():
-    result = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
+    result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
     no_sqrt = attention.softmax(result.scores)[HAT, PERSON]
     variance = attention.softmax(result.scores / 2)[HAT, PERSON]
     swapped = result.weights[PERSON, HAT]
@@ -125,8 +125,8 @@ def test_ex6_one_word_is_the_least_and_the_solution_moves_only_blue():
     assert ex.check_attention_ex_6(solution).correct
     c = ex.smallest_blue_scale()
     # Independently of the checker: c x_hat works for "blue", c - 1 does not.
-    hat = np.array(seed.EMBEDDING_TABLE["hat"])
-    table = dict(seed.EMBEDDING_TABLE)
+    hat = np.array(walkthrough.EMBEDDING_TABLE["hat"])
+    table = dict(walkthrough.EMBEDDING_TABLE)
     for scale, expect in ((c, True), (c - 1, False)):
         table["blue"] = tuple(scale * hat)
         row = attention.self_attention(tokens.embedding_matrix(TOKENS, table), np.eye(2), np.eye(2), np.eye(2)).weights[HAT]
@@ -143,8 +143,8 @@ def test_ex6_two_moved_words_are_more_than_the_least():
     feedback = ex.check_attention_ex_6({"hat": (1.0, 0.0), "blue": (10.0, 0.0)})
     assert not feedback.correct and "One word is enough" in feedback.message
     # Restating a seed vector does not count as a change.
-    assert ex.changed_words({"hat": seed.EMBEDDING_TABLE["hat"], "blue": (7.5, 5.0)}) == ["blue"]
-    assert ex.check_attention_ex_6({"hat": seed.EMBEDDING_TABLE["hat"], "blue": (7.5, 5.0)}).correct
+    assert ex.changed_words({"hat": walkthrough.EMBEDDING_TABLE["hat"], "blue": (7.5, 5.0)}) == ["blue"]
+    assert ex.check_attention_ex_6({"hat": walkthrough.EMBEDDING_TABLE["hat"], "blue": (7.5, 5.0)}).correct
 
 
 @pytest.mark.parametrize("answer, hint", [

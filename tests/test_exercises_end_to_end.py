@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mgie_lessons import end_to_end, seed
+from mgie_lessons import end_to_end, walkthrough
 from mgie_lessons.exercises import end_to_end as ex
 
 CHECKERS = {

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mgie_lessons import seed, tokens
+from mgie_lessons import walkthrough, tokens
 from mgie_lessons.exercises import tokens as ex
 
 CHECKERS = {
@@ -46,9 +46,9 @@ def test_ex1_accepts_upper_case_and_parentheses():
 def test_ex1_claim_holds_for_a_small_example():
     # Add 8 [IMG] words to the seed's table and append them to the instruction: O grows by 8 rows
     # and 8 columns, E by 8 rows of the same width.
-    table = dict(seed.EMBEDDING_TABLE)
+    table = dict(walkthrough.EMBEDDING_TABLE)
     table.update({f"[IMG{k}]": (0.0, 0.0) for k in range(8)})
-    toks = seed.INSTRUCTION.split() + [f"[IMG{k}]" for k in range(8)]
+    toks = walkthrough.INSTRUCTION.split() + [f"[IMG{k}]" for k in range(8)]
     result = tokens.embed_one_hot(toks, table)
     assert result.one_hot.shape == (10 + 8, 9 + 8)
     assert result.table.shape == (9 + 8, 2)
@@ -114,7 +114,7 @@ def test_ex3_errors_and_non_functions_become_messages():
 # --- exercise 4 ------------------------------------------------------------------------------------
 
 def test_ex4_expected_rows_are_the_positions_of_the():
-    positions = [i + 1 for i, w in enumerate(tokens.tokenize(seed.INSTRUCTION)) if w == "the"]
+    positions = [i + 1 for i, w in enumerate(tokens.tokenize(walkthrough.INSTRUCTION)) if w == "the"]
     assert positions == [6, 9]
     assert ex.check_tokens_ex_4((9, 6)).correct
 
@@ -137,9 +137,9 @@ def test_ex5_claim_holds_for_the_seed():
     # The fact behind answer (b): "Add" (row 1) and "in" (row 8) have equal embeddings, and the
     # seed's attention gives them equal output rows.
     from mgie_lessons import attention
-    _, X = tokens.embed(seed.INSTRUCTION)
+    _, X = tokens.embed(walkthrough.INSTRUCTION)
     assert np.array_equal(X[0], X[7])
-    out = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V).output
+    out = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).output
     np.testing.assert_allclose(out[0], out[7], rtol=0, atol=1e-15)
 
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mgie_lessons import attention, ffn, seed, tokens
+from mgie_lessons import attention, ffn, walkthrough, tokens
 
 finite = st.floats(min_value=-5, max_value=5, allow_nan=False, allow_infinity=False)
 
@@ -52,20 +52,20 @@ def test_seed_ffn_on_printed_attention_output_by_hand():
     # Row 1 of the seed's printed attention output is (0.2, 0.17):
     # x W1 = 0.2*0.2 + 0.17*0.2 = 0.074 in both columns; + 0.1 -> 0.174; ReLU keeps it;
     # H W2 = 0.174*0.3 + 0.174*0.3 = 0.1044; + 0.1 -> 0.2044.
-    result = ffn.feed_forward(seed.PRINTED_ATTENTION_OUTPUT, seed.W1, seed.B1, seed.W2, seed.B2)
+    result = ffn.feed_forward(walkthrough.PRINTED_ATTENTION_OUTPUT, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
     np.testing.assert_allclose(result.pre_activation[0], [0.174, 0.174])
     np.testing.assert_allclose(result.hidden[0], [0.174, 0.174])
     np.testing.assert_allclose(result.output[0], [0.2044, 0.2044])
     # In general each output entry is 0.6 * (0.2 * (x1 + x2) + 0.1) + 0.1.
-    printed = np.array(seed.PRINTED_ATTENTION_OUTPUT)
+    printed = np.array(walkthrough.PRINTED_ATTENTION_OUTPUT)
     expected = 0.6 * (0.2 * printed.sum(axis=1) + 0.1) + 0.1
     np.testing.assert_allclose(result.output, np.column_stack([expected, expected]))
 
 
 def test_seed_ffn_on_computed_attention_output():
-    _, X = tokens.embed(seed.INSTRUCTION)
-    O = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V).output
-    result = ffn.feed_forward(O, seed.W1, seed.B1, seed.W2, seed.B2)
+    _, X = tokens.embed(walkthrough.INSTRUCTION)
+    O = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).output
+    result = ffn.feed_forward(O, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
     row_sums = O.sum(axis=1)
     np.testing.assert_allclose(result.pre_activation[:, 0], 0.2 * row_sums + 0.1)
     # Equal columns of W1 (and equal entries of b1) make the two hidden units identical: rank 1.
@@ -79,10 +79,10 @@ def test_seed_ffn_on_computed_attention_output():
 
 def test_seed_printed_ffn_output_is_not_the_ffn_of_its_own_input():
     """The seed's printed output matches 0.3 h + 0.2 (one term of the product, b2 twice)."""
-    hidden = np.array(seed.PRINTED_FFN_PRE_ACTIVATION)
-    printed = np.array(seed.PRINTED_FFN_OUTPUT)
+    hidden = np.array(walkthrough.PRINTED_FFN_PRE_ACTIVATION)
+    printed = np.array(walkthrough.PRINTED_FFN_OUTPUT)
     np.testing.assert_allclose(printed[:, 0], 0.3 * hidden[:, 0] + 0.2, atol=1e-12)
-    correct = ffn.feed_forward(hidden, [[1, 0], [0, 1]], [0, 0], seed.W2, seed.B2).output
+    correct = ffn.feed_forward(hidden, [[1, 0], [0, 1]], [0, 0], walkthrough.W2, walkthrough.B2).output
     assert np.all(np.abs(correct - printed) >= 0.01 - 1e-12)  # 0.6 h + 0.1 vs 0.3 h + 0.2 differ by 0.3 h - 0.1
 
 
@@ -120,7 +120,7 @@ def test_equal_columns_of_w1_give_identical_hidden_units():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(6, 2))
     column = rng.normal(size=(2, 1))
-    result = ffn.feed_forward(X, np.hstack([column, column]), [0.1, 0.1], seed.W2, seed.B2)
+    result = ffn.feed_forward(X, np.hstack([column, column]), [0.1, 0.1], walkthrough.W2, walkthrough.B2)
     np.testing.assert_array_equal(result.hidden[:, 0], result.hidden[:, 1])
 
 
@@ -137,7 +137,7 @@ def test_to_rational_matrix_reads_decimals():
 
 
 def test_exact_feed_forward_seed_row_one():
-    exact = ffn.exact_feed_forward(seed.PRINTED_ATTENTION_OUTPUT, seed.W1, seed.B1, seed.W2, seed.B2)
+    exact = ffn.exact_feed_forward(walkthrough.PRINTED_ATTENTION_OUTPUT, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
     # 0.2*0.2 + 0.17*0.2 + 0.1 = 87/500;  2 * 0.3 * 87/500 + 1/10 = 522/5000 + 500/5000 = 511/2500
     assert exact.pre_activation[0, 0] == sympy.Rational(87, 500)
     assert exact.hidden[0, 1] == sympy.Rational(87, 500)
@@ -186,7 +186,7 @@ def test_exact_and_numeric_agree(X, W1, b1):
 ])
 @pytest.mark.parametrize("function", [ffn.feed_forward, ffn.exact_feed_forward])
 def test_feed_forward_errors_name_the_parameter(function, kwargs, name):
-    arguments = dict(X=seed.PRINTED_ATTENTION_OUTPUT, W1=seed.W1, b1=seed.B1, W2=seed.W2, b2=seed.B2)
+    arguments = dict(X=walkthrough.PRINTED_ATTENTION_OUTPUT, W1=walkthrough.W1, b1=walkthrough.B1, W2=walkthrough.W2, b2=walkthrough.B2)
     arguments.update(kwargs)
     with pytest.raises(ValueError, match=name):
         function(**arguments)
@@ -287,7 +287,7 @@ def test_exact_silu_agrees():
 # --- RMSNorm and the residual pre-norm layer (Eqs. 3.9-3.10) ---
 
 def _seed_X():
-    return tokens.embed(seed.INSTRUCTION)[1]
+    return tokens.embed(walkthrough.INSTRUCTION)[1]
 
 
 def test_rms_norm_rows_have_mean_square_one_and_keep_direction():
@@ -319,7 +319,7 @@ def test_rms_norm_bad_input():
 
 def test_pre_norm_layer_pieces_and_switches():
     X = _seed_X()
-    args = (seed.W_Q, seed.W_K, seed.W_V, seed.W1, seed.B1, seed.W2, seed.B2)
+    args = (walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
     layer = ffn.pre_norm_layer(X, *args)
     np.testing.assert_allclose(layer.attention_input, ffn.rms_norm(X))
     np.testing.assert_allclose(layer.after_attention, X + layer.attention.output)
@@ -327,8 +327,8 @@ def test_pre_norm_layer_pieces_and_switches():
     np.testing.assert_allclose(layer.output, layer.after_attention + layer.ffn.output)
     # Both switched off: the seed's bare layer FFN(Attn(X)) (causal).
     bare = ffn.pre_norm_layer(X, *args, residual=False, normalise=False)
-    attn = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V, causal=True)
-    np.testing.assert_allclose(bare.output, ffn.feed_forward(attn.output, seed.W1, seed.B1, seed.W2, seed.B2).output)
+    attn = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V, causal=True)
+    np.testing.assert_allclose(bare.output, ffn.feed_forward(attn.output, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2).output)
     # The bare layer squeezes the tokens together; the residual keeps them apart.
     assert np.ptp(bare.output, axis=0).max() < 0.1 < np.ptp(layer.output, axis=0).max()
 
@@ -336,7 +336,7 @@ def test_pre_norm_layer_pieces_and_switches():
 def test_residual_layer_with_zero_branches_is_the_identity():
     X = _seed_X()
     Z = np.zeros((2, 2))
-    layer = ffn.pre_norm_layer(X, seed.W_Q, seed.W_K, Z, Z, [0, 0], Z, [0, 0])
+    layer = ffn.pre_norm_layer(X, walkthrough.W_Q, walkthrough.W_K, Z, Z, [0, 0], Z, [0, 0])
     np.testing.assert_allclose(layer.output, X)
     with pytest.raises(ValueError, match="W_v"):
-        ffn.pre_norm_layer(X, seed.W_Q, seed.W_K, np.ones((2, 3)), seed.W1, seed.B1, seed.W2, seed.B2)
+        ffn.pre_norm_layer(X, walkthrough.W_Q, walkthrough.W_K, np.ones((2, 3)), walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)

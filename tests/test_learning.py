@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import sympy
 
-from mgie_lessons import autograd, end_to_end, learning, losses, seed
+from mgie_lessons import autograd, end_to_end, learning, losses, walkthrough
 
 STEPS = [3, 2, 1]
-TRUE = [seed.TRUE_NOISE[t] for t in STEPS]
-PREDICTED = [seed.NOISE_SLOPE * t for t in STEPS]
+TRUE = [walkthrough.TRUE_NOISE[t] for t in STEPS]
+PREDICTED = [walkthrough.NOISE_SLOPE * t for t in STEPS]
 
 
 def _random_parameters(rng, scale=0.7):
@@ -69,9 +69,9 @@ def test_softmax_rejects_bad_input():
 # --------------------------------------------------------------------------------------------
 
 def _chapter6_bigram():
-    vocabulary = losses.toy_vocabulary(seed.TARGET_TOKENS, seed.GENERATED_TOKENS)
-    model = losses.bigram_model_logits(vocabulary, seed.GENERATED_TOKENS)
-    return vocabulary, losses.teacher_forced_loss(model, vocabulary, seed.TARGET_TOKENS)
+    vocabulary = losses.toy_vocabulary(walkthrough.TARGET_TOKENS, walkthrough.GENERATED_TOKENS)
+    model = losses.bigram_model_logits(vocabulary, walkthrough.GENERATED_TOKENS)
+    return vocabulary, losses.teacher_forced_loss(model, vocabulary, walkthrough.TARGET_TOKENS)
 
 
 def test_cross_entropy_gradient_is_softmax_minus_one_hot_over_n():
@@ -88,13 +88,13 @@ def test_cross_entropy_gradient_is_softmax_minus_one_hot_over_n():
 
 def test_exact_gradient_of_chapter6_L_ins_in_fractions():
     vocabulary, ins = _chapter6_bigram()
-    P = learning.exact_bigram_probabilities(vocabulary, seed.GENERATED_TOKENS)
-    assert np.allclose(np.array(P, dtype=float), np.exp(losses.bigram_model_logits(vocabulary, seed.GENERATED_TOKENS)))
+    P = learning.exact_bigram_probabilities(vocabulary, walkthrough.GENERATED_TOKENS)
+    assert np.allclose(np.array(P, dtype=float), np.exp(losses.bigram_model_logits(vocabulary, walkthrough.GENERATED_TOKENS)))
     contexts = losses.token_ids(ins.contexts, vocabulary)
     exact = learning.exact_cross_entropy_gradient(P.extract(list(contexts), list(range(P.cols))), ins.target_ids)
     numeric = learning.cross_entropy_logit_gradient(ins.logits, ins.target_ids)
     assert np.allclose(np.array(exact, dtype=float), numeric, atol=1e-15)
-    blue = seed.TARGET_TOKENS.index("blue")             # p(blue | a) = 0.1 / 2.1 = 1/21 -> (1/21 - 1)/10
+    blue = walkthrough.TARGET_TOKENS.index("blue")             # p(blue | a) = 0.1 / 2.1 = 1/21 -> (1/21 - 1)/10
     assert exact[blue, vocabulary.index("blue")] == sympy.Rational(-2, 21)
 
 
@@ -125,7 +125,7 @@ def test_edit_loss_gradient_on_the_seeds_numbers():
 
 def test_slope_gradient_and_minimiser():
     # dL/dc = sum_t 2 (c t - eps_t) t = 2 (0.4 * 3 + 0.2 * 2 + 0 * 1) = 3.2 = 16/5
-    assert learning.exact_edit_loss_slope_gradient(TRUE, seed.NOISE_SLOPE, STEPS) == sympy.Rational(16, 5)
+    assert learning.exact_edit_loss_slope_gradient(TRUE, walkthrough.NOISE_SLOPE, STEPS) == sympy.Rational(16, 5)
     for c in (0.2, 0.1, -0.3):
         numeric = learning.numerical_gradient(
             lambda v: losses.edit_loss(TRUE, float(v) * np.array(STEPS, dtype=float)), np.array(c))
@@ -312,7 +312,7 @@ def test_the_graph_is_read_from_the_engine():
     assert operations["c"] == "leaf" and operations["\u03b5\u0302"] == "\u00d7"
     assert operations["(\u03b5\u0302 \u2212 \u03b5)\u00b2"] == "power 2"
     c = next(n for n in nodes if n.name == "c")
-    assert float(c.grad) == pytest.approx(learning.edit_loss_slope_gradient(TRUE, seed.NOISE_SLOPE, STEPS))
+    assert float(c.grad) == pytest.approx(learning.edit_loss_slope_gradient(TRUE, walkthrough.NOISE_SLOPE, STEPS))
     assert float(nodes[-1].value) == pytest.approx(losses.edit_loss(TRUE, PREDICTED))
     for index, node in enumerate(nodes):
         assert all(parent < index for parent in node.parents)

@@ -9,12 +9,12 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mgie_lessons import losses, seed
+from mgie_lessons import losses, walkthrough
 
 R = sympy.Rational
-Y = seed.TARGET_TOKENS
-Y_HAT = seed.GENERATED_TOKENS
-SEED_TRUE = [0.2, 0.2, 0.2]          # seed.TRUE_NOISE for t = 3, 2, 1
+Y = walkthrough.TARGET_TOKENS
+Y_HAT = walkthrough.GENERATED_TOKENS
+SEED_TRUE = [0.2, 0.2, 0.2]          # walkthrough.TRUE_NOISE for t = 3, 2, 1
 SEED_PREDICTED = [0.6, 0.4, 0.2]     # 0.2 t for t = 3, 2, 1
 
 

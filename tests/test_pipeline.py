@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mgie_lessons import pipeline, seed
+from mgie_lessons import pipeline, walkthrough
 from mgie_lessons.plots import pipeline as plots
 from mgie_lessons.plots.common import figure_png
 
@@ -57,7 +57,7 @@ def test_losses_attach_to_existing_stages_in_chapter_6():
 
 def test_run_seed_pipeline_first_rows_by_hand():
     result = pipeline.run_seed_pipeline()
-    assert result.tokens == tuple(seed.INSTRUCTION.split())
+    assert result.tokens == tuple(walkthrough.INSTRUCTION.split())
     np.testing.assert_allclose(result.X[0], [0.1, 0.2])
     # Row 1 of H by hand: weights a_j = exp(x_1 . x_j / sqrt 2) / sum, output sum_j a_j x_j.
     X = np.array([[0.1, 0.2], [0.2, 0.1], [0.1, 0.3], [0.3, 0.2], [0.1, 0.3],

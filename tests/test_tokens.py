@@ -8,7 +8,7 @@ import sympy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mgie_lessons import seed, tokens
+from mgie_lessons import walkthrough, tokens
 
 SEED_WORDS = ["Add", "a", "blue", "hat", "to", "the", "person", "in", "the", "image"]
 
@@ -31,7 +31,7 @@ X_BY_HAND = [
 # --- tokenize ---------------------------------------------------------------------------------
 
 def test_tokenize_seed_instruction_gives_ten_words():
-    assert tokens.tokenize(seed.INSTRUCTION) == SEED_WORDS
+    assert tokens.tokenize(walkthrough.INSTRUCTION) == SEED_WORDS
 
 
 def test_tokenize_collapses_runs_of_white_space():
@@ -52,14 +52,14 @@ def test_tokenize_non_string_raises():
 # --- lookup, Eq. 1.1 ----------------------------------------------------------------------------
 
 def test_embed_seed_instruction_matches_hand_values():
-    words, X = tokens.embed(seed.INSTRUCTION)
+    words, X = tokens.embed(walkthrough.INSTRUCTION)
     assert words == SEED_WORDS
     assert X.shape == (10, 2)
     np.testing.assert_allclose(X, np.array(X_BY_HAND, dtype=float), rtol=0, atol=1e-15)
 
 
 def test_repeated_word_reads_the_same_row():
-    _, X = tokens.embed(seed.INSTRUCTION)
+    _, X = tokens.embed(walkthrough.INSTRUCTION)
     np.testing.assert_array_equal(X[5], X[8])  # "the" at positions 6 and 9 (1-based)
 
 
@@ -159,7 +159,7 @@ def test_distinct_words_of_the_seed_are_nine_in_order():
 
 def test_table_matrix_has_one_row_per_word():
     vocabulary, E = tokens.table_matrix()
-    assert vocabulary == list(seed.EMBEDDING_TABLE)
+    assert vocabulary == list(walkthrough.EMBEDDING_TABLE)
     assert E.shape == (9, 2)
     np.testing.assert_allclose(E[vocabulary.index("person")], [0.3, 0.3])
 

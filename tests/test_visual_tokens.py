@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mgie_lessons import seed, tokens
+from mgie_lessons import walkthrough, tokens
 from mgie_lessons import visual_tokens as vt
 
 finite = st.floats(min_value=-3, max_value=3, allow_nan=False, allow_infinity=False)
@@ -16,9 +16,9 @@ I2 = np.eye(2)
 
 
 def seed_pass(m=4, causal=True):
-    words, X = tokens.embed(seed.INSTRUCTION)
-    return vt.image_token_pass(X, vt.image_token_embeddings(m), seed.W_Q, seed.W_K, seed.W_V,
-                               seed.W1, seed.B1, seed.W2, seed.B2, words=words, causal=causal)
+    words, X = tokens.embed(walkthrough.INSTRUCTION)
+    return vt.image_token_pass(X, vt.image_token_embeddings(m), walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V,
+                               walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2, words=words, causal=causal)
 
 
 # --- the seed's tokens and the toy [IMG] embeddings ------------------------------------------
@@ -31,7 +31,7 @@ def test_seed_visual_tokens():
 
 def test_image_token_embeddings_start_with_seed_tokens_and_continue_the_pattern():
     E = vt.image_token_embeddings(6)
-    assert E[:4].tolist() == [list(row) for row in seed.VISUAL_TOKENS]
+    assert E[:4].tolist() == [list(row) for row in walkthrough.VISUAL_TOKENS]
     np.testing.assert_allclose(E[4:], [[0.5, 0.5], [0.6, 0.6]])
     assert vt.image_token_embeddings(1).tolist() == [[0.1, 0.1]]
 
@@ -96,9 +96,9 @@ def test_image_token_pass_causal_first_read_state_ignores_img_tokens():
     a = seed_pass(1).hidden_states[0]
     b = seed_pass(4).hidden_states[0]
     np.testing.assert_allclose(a, b)
-    _, X = tokens.embed(seed.INSTRUCTION)
-    other = vt.image_token_pass(X, [[5.0, -3.0]], seed.W_Q, seed.W_K, seed.W_V,
-                                seed.W1, seed.B1, seed.W2, seed.B2)
+    _, X = tokens.embed(walkthrough.INSTRUCTION)
+    other = vt.image_token_pass(X, [[5.0, -3.0]], walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V,
+                                walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
     np.testing.assert_allclose(other.hidden_states[0], a)
     c = seed_pass(1, causal=False).hidden_states[0]
     d = seed_pass(4, causal=False).hidden_states[0]
@@ -106,8 +106,8 @@ def test_image_token_pass_causal_first_read_state_ignores_img_tokens():
 
 
 def test_image_token_pass_errors():
-    _, X = tokens.embed(seed.INSTRUCTION)
-    args = (seed.W_Q, seed.W_K, seed.W_V, seed.W1, seed.B1, seed.W2, seed.B2)
+    _, X = tokens.embed(walkthrough.INSTRUCTION)
+    args = (walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
     with pytest.raises(ValueError, match="img_embeddings"):
         vt.image_token_pass(X, [[0.1, 0.1, 0.1]], *args)
     with pytest.raises(ValueError, match="img_embeddings"):
@@ -117,7 +117,7 @@ def test_image_token_pass_errors():
     with pytest.raises(ValueError, match="words"):
         vt.image_token_pass(X, [[0.1, 0.1]], *args, words=["Add"])
     with pytest.raises(ValueError, match="W2"):
-        vt.image_token_pass(X, [[0.1, 0.1]], seed.W_Q, seed.W_K, seed.W_V, seed.W1, seed.B1,
+        vt.image_token_pass(X, [[0.1, 0.1]], walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V, walkthrough.W1, walkthrough.B1,
                             [[0.3], [0.3]], [0.1])
 
 

@@ -5,7 +5,7 @@ import html
 import numpy as np
 import pytest
 
-from mgie_lessons import diffusion, seed
+from mgie_lessons import diffusion, walkthrough
 from mgie_lessons.widgets import diffusion as panel_module
 from widget_checks import assert_shows_cleanly, assert_slider_refuses
 
@@ -95,7 +95,7 @@ def test_bench_settings_show_the_package_trajectory(panel):
     assert 4 <= len(panel_module.BENCH_SETTINGS) <= 8
     for values in panel_module.BENCH_SETTINGS:
         assert panel.set(**values), panel.error
-        c = values["c"] if values["rule"] != "seed" else seed.NOISE_SLOPE
+        c = values["c"] if values["rule"] != "seed" else walkthrough.NOISE_SLOPE
         expected = diffusion.denoise(values["image"] + values["noise"], values["eta"], values["T"],
                                      panel_module.noise_rule(values["rule"], c))
         np.testing.assert_allclose(_line(panel).get_data()[1], expected.trajectory)
@@ -111,8 +111,8 @@ def test_unknown_rule_is_a_message():
 
 def test_summary_text_matches_the_package():
     text = panel_module.summary_text(panel_module.BENCH_SETTINGS[0])
-    budget = diffusion.noise_budget(seed.IMAGE_VALUE, seed.NOISE_VALUE, seed.ETA, seed.T,
-                                    diffusion.linear_noise_rule(seed.NOISE_SLOPE))
+    budget = diffusion.noise_budget(walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE, walkthrough.ETA, walkthrough.T,
+                                    diffusion.linear_noise_rule(walkthrough.NOISE_SLOPE))
     assert f"{budget.removed:.4g}" in text
 
 

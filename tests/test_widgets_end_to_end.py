@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mgie_lessons import end_to_end, seed
+from mgie_lessons import end_to_end, walkthrough
 from mgie_lessons.widgets import end_to_end as dashboard
 from widget_checks import assert_bad_value_is_reported, assert_shows_cleanly, assert_slider_refuses
 
@@ -39,7 +39,7 @@ def test_default_panel_shows_the_default_pipeline(panel):
 def test_moving_a_word_changes_the_figure_and_the_losses(panel):
     before_image, before_text = panel.image.value, panel.outputs[0].value
     assert panel.set(word="blue", shift="1.5, -0.5")
-    table = {w: np.asarray(v, float) for w, v in seed.EMBEDDING_TABLE.items()}
+    table = {w: np.asarray(v, float) for w, v in walkthrough.EMBEDDING_TABLE.items()}
     table["blue"] = table["blue"] + np.array([1.5, -0.5])
     expected = end_to_end.run_pipeline(table=table, coupling=0.5)
     assert panel.result.l_ins == pytest.approx(expected.l_ins)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mgie_lessons import attention, ffn, seed, tokens
+from mgie_lessons import attention, ffn, walkthrough, tokens
 from mgie_lessons.widgets import errata as panel_module
 from widget_checks import assert_shows_cleanly
 
@@ -14,8 +14,8 @@ def panel():
 
 
 def _true_weights():
-    _, X = tokens.embed(seed.INSTRUCTION)
-    return attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V).weights
+    _, X = tokens.embed(walkthrough.INSTRUCTION)
+    return attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).weights
 
 
 def _heatmaps(panel):
@@ -37,11 +37,11 @@ def test_choosing_a_matrix_shows_its_difference(panel):
 
 def test_ffn_side_uses_the_true_ffn_output(panel):
     assert panel.set(attention="Q K^T", ffn="FFN output")
-    _, X = tokens.embed(seed.INSTRUCTION)
-    H = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V).output
-    true_output = ffn.feed_forward(H, seed.W1, seed.B1, seed.W2, seed.B2).output
+    _, X = tokens.embed(walkthrough.INSTRUCTION)
+    H = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).output
+    true_output = ffn.feed_forward(H, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2).output
     shown = _heatmaps(panel)[1].images[0].get_array()
-    assert np.allclose(shown, np.asarray(seed.PRINTED_FFN_OUTPUT) - true_output)
+    assert np.allclose(shown, np.asarray(walkthrough.PRINTED_FFN_OUTPUT) - true_output)
 
 
 @pytest.mark.parametrize("values", panel_module.BENCH_SETTINGS)

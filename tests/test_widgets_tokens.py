@@ -5,7 +5,7 @@ import html
 import numpy as np
 import pytest
 
-from mgie_lessons import seed, tokens
+from mgie_lessons import walkthrough, tokens
 from mgie_lessons.plots import tokens as plots
 from mgie_lessons.static import precomputed_controls
 from mgie_lessons.widgets import tokens as wt
@@ -31,7 +31,7 @@ def test_starts_on_the_seed(panel):
     assert panel.error is None
     assert panel.image.value[:8] == b"\x89PNG\r\n\x1a\n"
     assert "10 tokens, 9 distinct words; X is 10 \u00d7 2." in shown(panel.summary)
-    _, X = tokens.embed(seed.INSTRUCTION)
+    _, X = tokens.embed(walkthrough.INSTRUCTION)
     np.testing.assert_allclose(panel.tokens_figure.image.get_array()[:10], X)
     assert np.ma.getmaskarray(panel.tokens_figure.image.get_array()[10:]).all()
     latex = shown(panel.latex)
@@ -43,8 +43,8 @@ def test_editing_a_word_changes_every_row_that_uses_it(panel):
     before = panel.image.value
     assert panel.set(e_the="0.5, -0.25")
     array = panel.tokens_figure.image.get_array()
-    table = dict(seed.EMBEDDING_TABLE, the=(0.5, -0.25))
-    _, X = tokens.embed(seed.INSTRUCTION, table)
+    table = dict(walkthrough.EMBEDDING_TABLE, the=(0.5, -0.25))
+    _, X = tokens.embed(walkthrough.INSTRUCTION, table)
     np.testing.assert_allclose(array[:10], X)
     np.testing.assert_allclose(array[5], [0.5, -0.25])
     np.testing.assert_allclose(array[8], [0.5, -0.25])

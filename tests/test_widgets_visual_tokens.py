@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from mgie_lessons import seed, tokens
+from mgie_lessons import walkthrough, tokens
 from mgie_lessons import visual_tokens as vt
 from mgie_lessons.widgets import visual_tokens as widget
 from widget_checks import assert_slider_refuses
@@ -22,11 +22,11 @@ def panel(shared_panel):
     return shared_panel
 
 
-def expected_head(m, q, seed_value=0):
-    words, X = tokens.embed(seed.INSTRUCTION)
-    token_pass = vt.image_token_pass(X, vt.image_token_embeddings(m), seed.W_Q, seed.W_K, seed.W_V,
-                                     seed.W1, seed.B1, seed.W2, seed.B2, words=words)
-    return vt.toy_edit_head(token_pass.edit_head_input, n_queries=q, d_out=3, seed=seed_value)
+def expected_head(m, q, seed=0):
+    words, X = tokens.embed(walkthrough.INSTRUCTION)
+    token_pass = vt.image_token_pass(X, vt.image_token_embeddings(m), walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V,
+                                     walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2, words=words)
+    return vt.toy_edit_head(token_pass.edit_head_input, n_queries=q, d_out=3, seed=seed)
 
 
 def test_initial_panel(panel):

@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from .. import attention, seed, tokens
+from .. import attention, walkthrough, tokens
 from .feedback import Feedback, check_choice, check_function, check_matrix, check_number
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
 
 
 def _seed_inputs():
-    token_list, X = tokens.embed(seed.INSTRUCTION)
+    token_list, X = tokens.embed(walkthrough.INSTRUCTION)
     return token_list, X
 
 
@@ -77,13 +77,13 @@ def _ex2_indices():
 def _ex2_expected() -> float:
     _, X = _seed_inputs()
     i, j = _ex2_indices()
-    return float(attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V).weights[i, j])
+    return float(attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).weights[i, j])
 
 
 def _ex2_mistakes() -> list[tuple[float, str]]:
     _, X = _seed_inputs()
     i, j = _ex2_indices()
-    result = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
+    result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
     d_k = result.keys.shape[1]
     S, S_scaled = result.scores, result.scaled_scores
     return [
@@ -298,22 +298,22 @@ def check_attention_ex_5(answer) -> Feedback:
 
 def _ex6_weights(embeddings: dict):
     token_list, _ = _seed_inputs()
-    table = dict(seed.EMBEDDING_TABLE)
+    table = dict(walkthrough.EMBEDDING_TABLE)
     table.update({word: tuple(np.asarray(vector, dtype=float)) for word, vector in embeddings.items()})
     X = tokens.embedding_matrix(token_list, table)
-    result = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
+    result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
     return token_list, X, result.weights
 
 
 def changed_words(embeddings: dict) -> list[str]:
     """The words whose vector in ``embeddings`` differs from the seed's table (attention-ex-6)."""
     return sorted(word for word, vector in embeddings.items()
-                  if not np.allclose(np.asarray(vector, dtype=float), seed.EMBEDDING_TABLE[word]))
+                  if not np.allclose(np.asarray(vector, dtype=float), walkthrough.EMBEDDING_TABLE[word]))
 
 
 def blue_weight_for_scale(c: float) -> float:
     """The weight "hat" gives "blue" when only "blue" moves, to c times the vector of "hat"."""
-    hat = np.asarray(seed.EMBEDDING_TABLE["hat"], dtype=float)
+    hat = np.asarray(walkthrough.EMBEDDING_TABLE["hat"], dtype=float)
     token_list, _, weights = _ex6_weights({"blue": tuple(c * hat)})
     return float(weights[token_list.index("hat"), token_list.index("blue")])
 
@@ -376,5 +376,5 @@ SOLUTIONS = {
     "attention-ex-3": _solution_ex_3,
     "attention-ex-4": _ex4_expected(),
     "attention-ex-5": _ex5_smallest(),
-    "attention-ex-6": {"blue": tuple(float(smallest_blue_scale() * v) for v in seed.EMBEDDING_TABLE["hat"])},
+    "attention-ex-6": {"blue": tuple(float(smallest_blue_scale() * v) for v in walkthrough.EMBEDDING_TABLE["hat"])},
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import diffusion, seed
+from .. import diffusion, walkthrough
 from .feedback import Feedback, check_choice, check_function, check_matrix, check_number
 
 __all__ = [
@@ -34,28 +34,28 @@ EX5_STEPS = (1, 2, 3, 4, 5)
 
 
 def _seed_rule():
-    return diffusion.linear_noise_rule(seed.NOISE_SLOPE)
+    return diffusion.linear_noise_rule(walkthrough.NOISE_SLOPE)
 
 
 def _seed_start():
-    return diffusion.noisy_start(seed.IMAGE_VALUE, seed.NOISE_VALUE)
+    return diffusion.noisy_start(walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE)
 
 
 # --- Exercise 1: what the update really does (multiple choice) --------------
 
 def check_diffusion_ex_1(answer) -> Feedback:
     """Which statement about the seed's update is true? (a, b, c or d)."""
-    budget = diffusion.noise_budget(seed.IMAGE_VALUE, seed.NOISE_VALUE, seed.ETA, seed.T, _seed_rule())
-    longer = diffusion.noise_budget(seed.IMAGE_VALUE, seed.NOISE_VALUE, seed.ETA, 10, _seed_rule())
+    budget = diffusion.noise_budget(walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE, walkthrough.ETA, walkthrough.T, _seed_rule())
+    longer = diffusion.noise_budget(walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE, walkthrough.ETA, 10, _seed_rule())
     hints = {
         "a": (f"More steps remove more, not less: with T = 10 the update removes {longer.removed:.3g} and "
-              f"ends at z_0 = {longer.final:.3g}, far below I = {seed.IMAGE_VALUE:g}. Try it in the widget."),
+              f"ends at z_0 = {longer.final:.3g}, far below I = {walkthrough.IMAGE_VALUE:g}. Try it in the widget."),
         "b": (f"Right: eps_hat_t ignores z_t, so the steps simply add up to eta * sum eps_hat_t = "
               f"{budget.removed:.3g}, subtracted from every start value whatever the image or the instruction."),
         "c": (f"Compare the numbers: the noise added is {budget.added:.3g}, the update removes "
               f"{budget.removed:.3g}; nothing in the update knows eps."),
         "d": (f"The steps add up (Eq. 5.4): 0.6 - {budget.removed:.3g} = {budget.final:.3g} < I = "
-              f"{seed.IMAGE_VALUE:g}, an overshoot of {budget.overshoot:.3g}."),
+              f"{walkthrough.IMAGE_VALUE:g}, an overshoot of {budget.overshoot:.3g}."),
     }
     return check_choice(answer, "b", hints)
 
@@ -66,11 +66,11 @@ def check_diffusion_ex_2(answer) -> Feedback:
     """z_0 for the seed's numbers but eta = 0.2 (T = 3, eps_hat_t = 0.2 t, z_T = 0.6)."""
     start = _seed_start()
     rule = _seed_rule()
-    expected = diffusion.denoise(start, EX2_ETA, seed.T, rule).final
-    two_steps = diffusion.denoise(start, EX2_ETA, seed.T, rule).z(1)
-    t_from_zero = diffusion.denoise(start, EX2_ETA, seed.T, lambda t: rule(t - 1)).final
-    added = start + EX2_ETA * diffusion.predicted_noise_values(rule, seed.T).sum()
-    no_noise = diffusion.denoise(seed.IMAGE_VALUE, EX2_ETA, seed.T, rule).final
+    expected = diffusion.denoise(start, EX2_ETA, walkthrough.T, rule).final
+    two_steps = diffusion.denoise(start, EX2_ETA, walkthrough.T, rule).z(1)
+    t_from_zero = diffusion.denoise(start, EX2_ETA, walkthrough.T, lambda t: rule(t - 1)).final
+    added = start + EX2_ETA * diffusion.predicted_noise_values(rule, walkthrough.T).sum()
+    no_noise = diffusion.denoise(walkthrough.IMAGE_VALUE, EX2_ETA, walkthrough.T, rule).final
     mistakes = [
         (two_steps, "That is z_1: you stopped after two steps. The loop runs t = 3, 2 and 1, three subtractions."),
         (t_from_zero, ("You used eps_hat = 0.2 t for t = 2, 1, 0 (or kept eta = 0.1). The steps are t = 3, 2, 1, "
@@ -87,17 +87,17 @@ def check_diffusion_ex_2(answer) -> Feedback:
 def check_diffusion_ex_3(answer) -> Feedback:
     """The step size eta that makes the seed's z_0 equal I = 0.5 in T = 3 steps."""
     rule = _seed_rule()
-    expected = diffusion.eta_to_recover_image(seed.NOISE_VALUE, seed.T, rule)
-    total = diffusion.predicted_noise_values(rule, seed.T).sum()
-    first_step_only = seed.NOISE_VALUE / rule(seed.T)
-    last_step_only = seed.NOISE_VALUE / rule(1)
+    expected = diffusion.eta_to_recover_image(walkthrough.NOISE_VALUE, walkthrough.T, rule)
+    total = diffusion.predicted_noise_values(rule, walkthrough.T).sum()
+    first_step_only = walkthrough.NOISE_VALUE / rule(walkthrough.T)
+    last_step_only = walkthrough.NOISE_VALUE / rule(1)
     mistakes = [
         (first_step_only, ("You divided the noise by eps_hat_3 = 0.6 alone (or summed 0.2 t over t = 0, 1, 2). "
                            "All three steps subtract: eta * (0.6 + 0.4 + 0.2) must equal 0.1.")),
         (last_step_only, ("0.5 is eps / eps_hat_1 (or z_T / sum eps_hat); the three steps together must remove "
                           "exactly the noise eps = 0.1: eta * 1.2 = 0.1.")),
-        (seed.IMAGE_VALUE / total, "You divided the image value I by the sum; divide the noise eps = 0.1 that has to go."),
-        (seed.ETA, "That is the seed's eta, which ends at 0.48, not 0.5."),
+        (walkthrough.IMAGE_VALUE / total, "You divided the image value I by the sum; divide the noise eps = 0.1 that has to go."),
+        (walkthrough.ETA, "That is the seed's eta, which ends at 0.48, not 0.5."),
     ]
     return check_number(answer, expected, mistakes=mistakes, what="eta", sig_figs=SIG_FIGS,
                         hint=("With that eta, z_0 misses I: too high an eta removes more than the noise eps = 0.1, "
@@ -152,13 +152,13 @@ def _eta_for_each_T(numerator: float, total_for) -> np.ndarray:
 def check_diffusion_ex_5(answer) -> Feedback:
     """The recovering eta for T = 1, ..., 5 with the seed's I, eps and rule (a list of 5 numbers)."""
     rule = _seed_rule()
-    expected = [diffusion.eta_to_recover_image(seed.NOISE_VALUE, T, rule) for T in EX5_STEPS]
+    expected = [diffusion.eta_to_recover_image(walkthrough.NOISE_VALUE, T, rule) for T in EX5_STEPS]
     total = lambda T: diffusion.predicted_noise_values(rule, T).sum()  # noqa: E731
     start = _seed_start()
     mistakes = [
-        (_eta_for_each_T(seed.NOISE_VALUE, lambda T: rule(T)),
+        (_eta_for_each_T(walkthrough.NOISE_VALUE, lambda T: rule(T)),
          "You divided eps by the first prediction eps_hat_T only; every step subtracts, so divide by the sum over t."),
-        (_eta_for_each_T(seed.IMAGE_VALUE, total), "Divide the noise eps = 0.1, not the image value I."),
+        (_eta_for_each_T(walkthrough.IMAGE_VALUE, total), "Divide the noise eps = 0.1, not the image value I."),
         (_eta_for_each_T(start, total), "Divide the noise eps = z_T - I = 0.1, not z_T itself."),
     ]
     return check_matrix(answer, expected, mistakes=mistakes, what="your list of five step sizes",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import end_to_end, seed
+from .. import end_to_end, walkthrough
 from .feedback import Feedback, check_choice, check_function, check_number
 
 __all__ = [
@@ -43,9 +43,9 @@ def check_end_to_end_ex_2(answer) -> Feedback:
     """L_edit of the default pipeline with kappa = 0.5, from mean(U) by hand."""
     result = _ex2_pipeline()
     u = float(result.U.mean())
-    steps = np.arange(seed.T, 0, -1)
+    steps = np.arange(walkthrough.T, 0, -1)
     true = result.true_noise
-    without_coupling = float(np.sum((true - seed.NOISE_SLOPE * steps) ** 2))
+    without_coupling = float(np.sum((true - walkthrough.NOISE_SLOPE * steps) ** 2))
     mean_instead_of_sum = float(np.mean((true - result.predicted_noise) ** 2))
     not_squared = float(np.sum(np.abs(true - result.predicted_noise)))
     return check_number(answer, result.l_edit, what="L_edit", mistakes=[
@@ -80,7 +80,7 @@ def check_end_to_end_ex_3(student_function) -> Feedback:
 def check_end_to_end_ex_4(answer) -> Feedback:
     """The kappa that makes L_edit smallest for the default pipeline (found with the dashboard)."""
     result = end_to_end.run_pipeline(coupling=0.0)
-    best = end_to_end.edit_loss_minimising_coupling(result.U, seed.T, seed.NOISE_SLOPE, seed.TRUE_NOISE[1])
+    best = end_to_end.edit_loss_minimising_coupling(result.U, walkthrough.T, walkthrough.NOISE_SLOPE, walkthrough.TRUE_NOISE[1])
     return check_number(answer, best, rtol=0.05, atol=0.02, what="kappa", mistakes=[
         (-best, "Right size, wrong sign: the seed's eps_hat_t = 0.2 t is already too large at t = 2 and 3, "
                 "so the condition must pull it down."),
@@ -94,5 +94,5 @@ SOLUTIONS = {
     "end_to_end-ex-2": _ex2_pipeline().l_edit,
     "end_to_end-ex-3": lambda F, E: F @ E.T,
     "end_to_end-ex-4": end_to_end.edit_loss_minimising_coupling(
-        end_to_end.run_pipeline(coupling=0.0).U, seed.T, seed.NOISE_SLOPE, seed.TRUE_NOISE[1]),
+        end_to_end.run_pipeline(coupling=0.0).U, walkthrough.T, walkthrough.NOISE_SLOPE, walkthrough.TRUE_NOISE[1]),
 }

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import attention, seed, tokens
+from .. import attention, walkthrough, tokens
 from .feedback import Feedback, check_choice
 
 __all__ = ["check_errata_ex_1", "check_errata_ex_2", "SOLUTIONS"]
 
 
 def _qk_comparison():
-    _, X = tokens.embed(seed.INSTRUCTION)
-    return attention.compare_printed(seed.PRINTED_QK_T, attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V).scores)
+    _, X = tokens.embed(walkthrough.INSTRUCTION)
+    return attention.compare_printed(walkthrough.PRINTED_QK_T, attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).scores)
 
 
 def check_errata_ex_1(answer) -> Feedback:
@@ -31,7 +31,7 @@ def check_errata_ex_1(answer) -> Feedback:
     if (row, column) in wrong:
         d = wrong[(row, column)]
         return Feedback(True, f"The seed prints {d.printed:g}; the dot product is {d.computed:.2f}.")
-    printed = attention.printed_array(seed.PRINTED_QK_T, shape=(10, 10))[row - 1, column - 1]
+    printed = attention.printed_array(walkthrough.PRINTED_QK_T, shape=(10, 10))[row - 1, column - 1]
     if np.isnan(printed):
         return Feedback(False, f"Row {row} has no entry {column} in the seed: that is a shape error, not a wrong "
                                "value. Pick an entry that is printed.")

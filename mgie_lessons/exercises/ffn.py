@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ffn, seed, tokens
+from .. import ffn, walkthrough, tokens
 from .feedback import Feedback, check_function, check_number
 
 __all__ = [
@@ -61,17 +61,17 @@ EX2_ROW = 3
 
 
 def _printed_row() -> np.ndarray:
-    return np.asarray(seed.PRINTED_ATTENTION_OUTPUT[EX2_ROW:EX2_ROW + 1], dtype=float)
+    return np.asarray(walkthrough.PRINTED_ATTENTION_OUTPUT[EX2_ROW:EX2_ROW + 1], dtype=float)
 
 
 def ex2_answer() -> float:
     """F_41 for the seed's printed attention row of "hat", (0.24, 0.22), and the seed's weights."""
-    return float(ffn.feed_forward(_printed_row(), seed.W1, seed.B1, seed.W2, seed.B2).output[0, 0])
+    return float(ffn.feed_forward(_printed_row(), walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2).output[0, 0])
 
 
 def _ex2_mistakes() -> list[tuple[float, str]]:
     x = _printed_row()
-    W1, b1, W2, b2 = (np.asarray(v, dtype=float) for v in (seed.W1, seed.B1, seed.W2, seed.B2))
+    W1, b1, W2, b2 = (np.asarray(v, dtype=float) for v in (walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2))
     hidden = ffn.feed_forward(x, W1, b1, W2, b2).hidden
     one_term_twice_b2 = float(hidden[0, 0] * W2[0, 0] + 2 * b2[0])
     no_b2 = float(ffn.feed_forward(x, W1, b1, W2, np.zeros(2)).output[0, 0])
@@ -80,7 +80,7 @@ def _ex2_mistakes() -> list[tuple[float, str]]:
     first_product_one_term = float(ffn.feed_forward(x, [[W1[0, 0], W1[0, 1]], [0, 0]], b1, W2, b2).output[0, 0])
     row = ", ".join(f"{v:g}" for v in x[0])
     return [
-        (float(seed.PRINTED_FFN_OUTPUT[EX2_ROW][0]),
+        (float(walkthrough.PRINTED_FFN_OUTPUT[EX2_ROW][0]),
          "That is the number the seed prints, and it is wrong twice over: the seed's H W1 is too "
          f"large, and its last step computes 0.3 z + 0.2. Recompute from ({row}) yourself."),
         (one_term_twice_b2, "This is 0.3 z + 0.2: one term of the product and b2 added twice (the seed's "
@@ -154,7 +154,7 @@ def solution_feed_forward(X, W1, b1, W2, b2):
 def _thresholds(source: str = "printed", b1: float = 0.1) -> tuple[np.ndarray, float]:
     """(H W1)_i per token (seed W1, no bias) and b1; P_i = c (H W1)_i + b1 for W1 = c * seed W1."""
     X = ffn.seed_ffn_input(source)
-    xw1 = ffn.affine(X, seed.W1, [0.0, 0.0])[:, 0]
+    xw1 = ffn.affine(X, walkthrough.W1, [0.0, 0.0])[:, 0]
     return xw1, b1
 
 
@@ -169,7 +169,7 @@ def check_ffn_ex_4(answer) -> Feedback:
     xw1, b1 = _thresholds()
     first_zero = float(np.max(-b1 / xw1))
     X = ffn.seed_ffn_input("printed")
-    words = tokens.tokenize(seed.INSTRUCTION)
+    words = tokens.tokenize(walkthrough.INSTRUCTION)
     without_w1_scale = float(np.min(-b1 / X.sum(axis=1)))
     mistakes = [
         (first_zero, f"At this c ReLU starts to act: only the token with the largest H W1 "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import learning, seed
+from .. import learning, walkthrough
 from .feedback import Feedback, check_choice, check_function, check_number
 
 __all__ = [
@@ -28,8 +28,8 @@ __all__ = [
     "EX5_LR",
 ]
 
-_STEPS = sorted(seed.TRUE_NOISE, reverse=True)
-_TRUE = [seed.TRUE_NOISE[t] for t in _STEPS]
+_STEPS = sorted(walkthrough.TRUE_NOISE, reverse=True)
+_TRUE = [walkthrough.TRUE_NOISE[t] for t in _STEPS]
 
 
 # --- Exercise 1: a gradient by hand ------------------------------------------------------------
@@ -47,7 +47,7 @@ def check_learning_ex_1(answer) -> Feedback:
         (expected / 2, "The derivative of (c t - eps)^2 is 2 (c t - eps) t: you lost the factor 2."),
         (expected / len(_STEPS), "That is the gradient of the mean over the three steps; the seed's L_edit is a sum."),
         (-expected, "Check the sign: d/dc (c t - eps)^2 = +2 (c t - eps) t, and c t - eps is 0.1 at t = 3."),
-        (learning.edit_loss_slope_gradient(_TRUE, seed.NOISE_SLOPE, _STEPS),
+        (learning.edit_loss_slope_gradient(_TRUE, walkthrough.NOISE_SLOPE, _STEPS),
          "That is the gradient at the seed's c = 0.2 (the graph of the idea section); this exercise asks at c = 0.1."),
     ]
     return check_number(answer, expected, mistakes=mistakes, what="dL_edit/dc", rtol=1e-6, atol=1e-9,

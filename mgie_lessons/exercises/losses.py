@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .. import losses, seed
+from .. import losses, walkthrough
 from .feedback import Feedback, check_choice, check_function, check_number
 
 __all__ = [
@@ -33,9 +33,9 @@ EX2_PROBABILITIES = (0.5, 0.25, 1.0)
 
 
 def _model_that_wrote_y_hat():
-    vocabulary = losses.toy_vocabulary(seed.TARGET_TOKENS, seed.GENERATED_TOKENS)
-    model = losses.bigram_model_logits(vocabulary, seed.GENERATED_TOKENS)
-    return losses.teacher_forced_loss(model, vocabulary, seed.TARGET_TOKENS)
+    vocabulary = losses.toy_vocabulary(walkthrough.TARGET_TOKENS, walkthrough.GENERATED_TOKENS)
+    model = losses.bigram_model_logits(vocabulary, walkthrough.GENERATED_TOKENS)
+    return losses.teacher_forced_loss(model, vocabulary, walkthrough.TARGET_TOKENS)
 
 
 # --- Exercise 1: teacher forcing (multiple choice) ----------------------------
@@ -44,8 +44,8 @@ def check_losses_ex_1(answer) -> Feedback:
     """Which of the equally expensive tokens "the" (after "to"), "person" and "image" cost more
     because of the repeated "to" in yhat? (a, b, c or d)."""
     result = _model_that_wrote_y_hat()
-    to_the = seed.TARGET_TOKENS.index("to") + 1          # the position of "the" after "to"
-    person = seed.TARGET_TOKENS.index("person")
+    to_the = walkthrough.TARGET_TOKENS.index("to") + 1          # the position of "the" after "to"
+    person = walkthrough.TARGET_TOKENS.index("person")
     hints = {
         "a": ("Under teacher forcing nothing shifts: every position is predicted from the TRUE previous token "
               "of y, so an extra token in yhat cannot move the later positions."),
@@ -84,17 +84,17 @@ def check_losses_ex_2(answer) -> Feedback:
 # --- Exercise 3: one inserted word, counted position by position ---------------
 
 #: Exercise 3's generated sentence: y with "bright" inserted before "blue" (and no repeated "to").
-EX3_GENERATED = seed.TARGET_TOKENS[:2] + ("bright",) + seed.TARGET_TOKENS[2:]
+EX3_GENERATED = walkthrough.TARGET_TOKENS[:2] + ("bright",) + walkthrough.TARGET_TOKENS[2:]
 
 
 def check_losses_ex_3(answer) -> Feedback:
     """The seed's rule (0.2 per mismatch), position by position with the extra token counted,
     for y and EX3_GENERATED."""
-    comparison = losses.positional_comparison(seed.TARGET_TOKENS, EX3_GENERATED)
-    alignment = losses.align_tokens(seed.TARGET_TOKENS, EX3_GENERATED)
-    rule = lambda count: losses.mismatch_rule_loss(count, seed.LOSS_PER_MISMATCH)  # noqa: E731
+    comparison = losses.positional_comparison(walkthrough.TARGET_TOKENS, EX3_GENERATED)
+    alignment = losses.align_tokens(walkthrough.TARGET_TOKENS, EX3_GENERATED)
+    rule = lambda count: losses.mismatch_rule_loss(count, walkthrough.LOSS_PER_MISMATCH)  # noqa: E731
     expected = rule(comparison.mismatches_with_extra)
-    seed_pair = losses.positional_comparison(seed.TARGET_TOKENS, seed.GENERATED_TOKENS)
+    seed_pair = losses.positional_comparison(walkthrough.TARGET_TOKENS, walkthrough.GENERATED_TOKENS)
     mistakes = [
         (rule(alignment.distance), ("That is the alignment's count (one insertion); this exercise compares "
                                     "position by position, where one early insertion misaligns everything after it.")),
@@ -157,15 +157,15 @@ def check_losses_ex_4(student_function) -> Feedback:
 
 def check_losses_ex_5(answer) -> Feedback:
     """The probability p, the same for all 10 tokens, at which the mean L_ins equals the seed's 2.2."""
-    target = seed.PRINTED_L_INS
-    n = len(seed.TARGET_TOKENS)
+    target = walkthrough.PRINTED_L_INS
+    n = len(walkthrough.TARGET_TOKENS)
     expected = math.exp(-target)     # the mean of n equal terms -log p is -log p
     mistakes = [
         (math.exp(-target / n), ("That p makes the SUM over the 10 tokens equal 2.2; the panel shows the mean, "
                                  "which is -log p itself.")),
         (10 ** (-target), "You used log base 10; the loss uses the natural logarithm, so p = e^(-2.2)."),
         (2 ** (-target), "You used log base 2; the loss uses the natural logarithm, so p = e^(-2.2)."),
-        (math.exp(-target / len(seed.GENERATED_TOKENS)), "Sum over the 12 tokens of yhat? The loss runs over y (10 tokens), and it is a mean."),
+        (math.exp(-target / len(walkthrough.GENERATED_TOKENS)), "Sum over the 12 tokens of yhat? The loss runs over y (10 tokens), and it is a mean."),
     ]
     return check_number(answer, expected, mistakes=mistakes, what="p", sig_figs=SIG_FIGS,
                         hint=("A higher p gives a lower loss: if your p is too high, the panel's L_ins is below 2.2; "

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .. import schedules, seed
+from .. import schedules, walkthrough
 from ..plots.schedules import toy_example
 from .feedback import Feedback, check_choice, check_function, check_matrix, check_number
 
@@ -118,7 +118,7 @@ def _one_based_step(x_t, t, t_prev, eps, abar):
 
 
 def _seed_like(x_t, t, t_prev, eps, abar):
-    return x_t - seed.ETA * eps
+    return x_t - walkthrough.ETA * eps
 
 
 def check_schedules_ex_3(student_function) -> Feedback:
@@ -182,7 +182,7 @@ def check_schedules_ex_4(answer) -> Feedback:
 
 def check_schedules_ex_5(answer) -> Feedback:
     """The abar at which sqrt(abar) I + sqrt(1 - abar) eps is largest, for I = 0.5, eps = 0.1."""
-    image, noise = seed.IMAGE_VALUE, seed.NOISE_VALUE
+    image, noise = walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE
     expected = schedules.forward_path_peak_alpha_bar(image, noise)
     mistakes = [
         (schedules.forward_path_maximum(image, noise),
@@ -241,6 +241,6 @@ SOLUTIONS = {
     "schedules-ex-2": _solution_ex2(),
     "schedules-ex-3": _solution_ddim_step,
     "schedules-ex-4": ex4_smallest_steps(),
-    "schedules-ex-5": schedules.forward_path_peak_alpha_bar(seed.IMAGE_VALUE, seed.NOISE_VALUE),
+    "schedules-ex-5": schedules.forward_path_peak_alpha_bar(walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE),
     "schedules-ex-6": _ex6_noise_share(schedules.beta_schedule("linear", EX6_T)),
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import seed, tokens
+from .. import walkthrough, tokens
 from .feedback import Feedback, check_function, check_matrix
 
 __all__ = [
@@ -49,7 +49,7 @@ def check_tokens_ex_1(answer) -> Feedback:
 # --- Exercise 2 (by hand): the column sums 1^T X ----------------------------------------------------
 
 def _seed_X() -> np.ndarray:
-    return tokens.embed(seed.INSTRUCTION)[1]
+    return tokens.embed(walkthrough.INSTRUCTION)[1]
 
 
 def check_tokens_ex_2(answer) -> Feedback:
@@ -112,10 +112,10 @@ EX4_NEW_ROW = (0.5, 0.5)
 
 
 def _rows_changed_by_editing_the() -> list[int]:
-    table = dict(seed.EMBEDDING_TABLE)
+    table = dict(walkthrough.EMBEDDING_TABLE)
     table["the"] = EX4_NEW_ROW
     before = _seed_X()
-    after = tokens.embed(seed.INSTRUCTION, table)[1]
+    after = tokens.embed(walkthrough.INSTRUCTION, table)[1]
     return [i + 1 for i in range(before.shape[0]) if not np.array_equal(before[i], after[i])]
 
 

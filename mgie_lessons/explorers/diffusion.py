@@ -9,7 +9,7 @@ two on many combinations.
 
 from __future__ import annotations
 
-from .. import diffusion, seed
+from .. import diffusion, walkthrough
 from ..static import Explorer, Range, ScriptView, Select
 from ..widgets.diffusion import RULES, noise_rule
 
@@ -47,7 +47,7 @@ draw:function(el,r,v){
 
 def reference(values: dict) -> dict:
     """What the page's script must compute for ``values``, computed by the package."""
-    c = values["c"] if values["rule"] != "seed" else seed.NOISE_SLOPE
+    c = values["c"] if values["rule"] != "seed" else walkthrough.NOISE_SLOPE
     start = diffusion.noisy_start(values["image"], values["noise"])
     result = diffusion.denoise(start, values["eta"], values["T"], noise_rule(values["rule"], c))
     return {"trajectory": result.trajectory, "predicted_noise": result.predicted_noise, "final": result.final}
@@ -56,15 +56,15 @@ def reference(values: dict) -> dict:
 def make_explorer() -> Explorer:
     """I x eps x eta x T x rule x c, computed in the page."""
     parameters = [
-        Range("image", _grid(-1.0, 1.0, 0.05), label="clean value I", initial=seed.IMAGE_VALUE),
-        Range("noise", _grid(-0.5, 0.5, 0.05), label="noise \u03b5", initial=seed.NOISE_VALUE),
-        Range("eta", _grid(0.0, 1.0, 0.01), label="step size \u03b7", initial=seed.ETA),
-        Range("T", list(range(1, 31)), label="number of steps T", initial=seed.T),
+        Range("image", _grid(-1.0, 1.0, 0.05), label="clean value I", initial=walkthrough.IMAGE_VALUE),
+        Range("noise", _grid(-0.5, 0.5, 0.05), label="noise \u03b5", initial=walkthrough.NOISE_VALUE),
+        Range("eta", _grid(0.0, 1.0, 0.01), label="step size \u03b7", initial=walkthrough.ETA),
+        Range("T", list(range(1, 31)), label="number of steps T", initial=walkthrough.T),
         Select("rule", [(label, key) for label, key in RULES.items()], label="noise rule"),
         # Starts at 0.1, not the seed's 0.2: "linear" with c = 0.2 is the seed's rule itself.
         Range("c", _grid(-0.5, 0.5, 0.01), label="constant c of the rule", initial=0.1,
               visible_when={"rule": ["linear", "constant"]}),
     ]
-    view = ScriptView(SCRIPT, data={"slope": seed.NOISE_SLOPE}, label="Line plot of the denoising trajectory z_t",
+    view = ScriptView(SCRIPT, data={"slope": walkthrough.NOISE_SLOPE}, label="Line plot of the denoising trajectory z_t",
                       caption="z_T = I + \u03b5, then z_(t-1) = z_t - \u03b7 \u03b5\u0302_t for t = T, ..., 1 (computed in this page).")
     return Explorer("diffusion-explorer", parameters, [view], title="The seed's denoising loop, your numbers")

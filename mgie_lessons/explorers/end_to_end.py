@@ -15,7 +15,7 @@ import json
 
 import numpy as np
 
-from .. import seed, visual_tokens
+from .. import walkthrough, visual_tokens
 from ..static import Explorer, Range, ScriptView, Select
 from ..widgets.end_to_end import DEFAULTS, pipeline_for
 
@@ -87,20 +87,20 @@ def _matrix(value) -> list:
 
 
 def _data() -> dict:
-    words = seed.INSTRUCTION.split()
+    words = walkthrough.INSTRUCTION.split()
     d = 2
     head = visual_tokens.edit_head_parameters(d, N_QUERIES, 4, d, EDIT_HEAD_SEED)
     return {
-        "words": words, "vocabulary": list(seed.EMBEDDING_TABLE),
-        "table": {w: [float(x) for x in v] for w, v in seed.EMBEDDING_TABLE.items()},
+        "words": words, "vocabulary": list(walkthrough.EMBEDDING_TABLE),
+        "table": {w: [float(x) for x in v] for w, v in walkthrough.EMBEDDING_TABLE.items()},
         "E_img": _matrix(visual_tokens.image_token_embeddings(N_IMG_TOKENS)),
-        "W_Q": _matrix(seed.W_Q), "W_K": _matrix(seed.W_K), "W_V": _matrix(seed.W_V),
-        "W1": _matrix(seed.W1), "b1": [float(x) for x in np.ravel(seed.B1)],
-        "W2": _matrix(seed.W2), "b2": [float(x) for x in np.ravel(seed.B2)],
+        "W_Q": _matrix(walkthrough.W_Q), "W_K": _matrix(walkthrough.W_K), "W_V": _matrix(walkthrough.W_V),
+        "W1": _matrix(walkthrough.W1), "b1": [float(x) for x in np.ravel(walkthrough.B1)],
+        "W2": _matrix(walkthrough.W2), "b2": [float(x) for x in np.ravel(walkthrough.B2)],
         "head": {"W_in": _matrix(head.W_in), "b_in": np.ravel(head.b_in).tolist(), "queries": _matrix(head.queries),
                  "W_q": _matrix(head.W_q), "W_k": _matrix(head.W_k), "W_v": _matrix(head.W_v),
                  "W_out": _matrix(head.W_out), "b_out": np.ravel(head.b_out).tolist()},
-        "z_start": float(seed.PRINTED_Z_START), "slope": float(seed.NOISE_SLOPE), "true_noise": float(seed.TRUE_NOISE[1]),
+        "z_start": float(walkthrough.PRINTED_Z_START), "slope": float(walkthrough.NOISE_SLOPE), "true_noise": float(walkthrough.TRUE_NOISE[1]),
     }
 
 
@@ -116,7 +116,7 @@ def make_explorer() -> Explorer:
     """word x shift x attention scale x FFN scale x kappa x eta x T x alpha, computed in the page."""
     parameters = [
         # The word matters only once its embedding moves.
-        Select("word", list(seed.EMBEDDING_TABLE), label="word to move", initial=DEFAULTS["word"],
+        Select("word", list(walkthrough.EMBEDDING_TABLE), label="word to move", initial=DEFAULTS["word"],
                visible_when={"shift": [text for text in SHIFTS.values() if text != "0, 0"]}),
         Select("shift", SHIFTS, label="shift (dx, dy) of its embedding"),
         Range("attention_scale", _grid(0.0, 6.0, 0.25), label="W^Q, W^K scale", initial=1.0),

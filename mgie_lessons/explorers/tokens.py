@@ -7,7 +7,7 @@ word, the only case where it matters).
 
 from __future__ import annotations
 
-from .. import seed
+from .. import walkthrough
 from ..static import Explorer, PanelFrames, Select
 from ..widgets.panel import matrix_text
 from ..widgets.tokens import WORDS, control_name, make_panel
@@ -16,7 +16,7 @@ __all__ = ["make_explorer", "INSTRUCTIONS", "TABLES"]
 
 #: Instructions offered (the seed's, two shorter ones of table words, one with a word not in the table).
 INSTRUCTIONS = (
-    seed.INSTRUCTION,
+    walkthrough.INSTRUCTION,
     "Add a hat to the person",
     "the blue hat in the image",
     "Add a red hat to the person",
@@ -25,7 +25,7 @@ INSTRUCTIONS = (
 
 def _table(**rows) -> dict:
     """Control values of the nine embedding text boxes: the seed's rows with ``rows`` replaced."""
-    table = {word: matrix_text(seed.EMBEDDING_TABLE[word]) for word in WORDS}
+    table = {word: matrix_text(walkthrough.EMBEDDING_TABLE[word]) for word in WORDS}
     table.update({word: matrix_text(vector) for word, vector in rows.items()})
     return {control_name(word): text for word, text in table.items()}
 
@@ -35,7 +35,7 @@ TABLES = {
     "the seed's table": _table(),
     '"hat" doubled: (0.6, 0.4)': _table(hat=(0.6, 0.4)),
     '"hat" moved to (-0.3, 0.5)': _table(hat=(-0.3, 0.5)),
-    '"blue" given the row of "hat"': _table(blue=seed.EMBEDDING_TABLE["hat"]),
+    '"blue" given the row of "hat"': _table(blue=walkthrough.EMBEDDING_TABLE["hat"]),
 }
 
 

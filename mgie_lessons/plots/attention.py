@@ -14,7 +14,7 @@ import io
 import numpy as np
 from matplotlib.font_manager import FontProperties, findfont, get_font
 
-from .. import attention, seed, tokens
+from .. import attention, walkthrough, tokens
 from ..validation import as_matrix
 from .common import figure_png, label_axes, matrix_heatmap, new_figure, pixels_png, set_pixel_scale
 
@@ -41,7 +41,7 @@ KEY_LABEL = "key token j (column: attended to)"
 
 def seed_tokens_and_embeddings():
     """The seed's tokens and X (chapter 1), the inputs of every figure here."""
-    return tokens.embed(seed.INSTRUCTION)
+    return tokens.embed(walkthrough.INSTRUCTION)
 
 
 def _token_labels(token_list) -> list[str]:
@@ -122,7 +122,7 @@ def idea_figure(*, query: str = "hat", sharp_scale: float = 20.0, dpi: int = 80)
     q = token_list.index(query)
     identity = np.eye(2)
     figure, axes = new_figure(9.0, 4.2, dpi=dpi, ncols=2)
-    seed_result = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
+    seed_result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
     sharp_result = attention.self_attention(X, sharp_scale * identity, sharp_scale * identity, identity)
     _draw_average(axes[0], token_list, seed_result, q,
                   f"Seed weights: \"{query}\" averages almost evenly")
@@ -189,9 +189,9 @@ def sharpness_figure(X, temperatures, *, W_q=None, W_k=None, W_v=None, dpi: int 
     equivalent scale c of X (c X with tau = 1 gives the same weights as X with
     tau = 1/c^2, because the scores scale with c^2).
     """
-    W_q = seed.W_Q if W_q is None else W_q
-    W_k = seed.W_K if W_k is None else W_k
-    W_v = seed.W_V if W_v is None else W_v
+    W_q = walkthrough.W_Q if W_q is None else W_q
+    W_k = walkthrough.W_K if W_k is None else W_k
+    W_v = walkthrough.W_V if W_v is None else W_v
     taus = np.asarray(temperatures, dtype=float)
     spreads = [attention.weight_spread(attention.self_attention(X, W_q, W_k, W_v, temperature=t).weights)
                for t in taus]
@@ -424,7 +424,7 @@ def static_weights_frame(temperature: float, causal_mask: str = "off", *, device
         raise ValueError(f'causal_mask must be "on" or "off", got {causal_mask!r}')
     causal = causal_mask in ("on", True)
     token_list, X = seed_tokens_and_embeddings()
-    result = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V, causal=causal,
+    result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V, causal=causal,
                                       temperature=temperature)
     mask_text = "causal mask on" if causal else "no mask"
     # The heatmap is a picture drawn at its own dpi: draw it with device_scale pixels per CSS pixel.

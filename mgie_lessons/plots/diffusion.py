@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
-from .. import diffusion, seed
+from .. import diffusion, walkthrough
 from .common import BackgroundCache, figure_png, label_axes, new_figure, nice_ceiling
 
 __all__ = [
@@ -126,9 +126,9 @@ def freeze_plot(plot: TrajectoryPlot) -> BackgroundCache:
 
 def render_trajectory(eta, T, *, dpi: int = 60, device_scale: float = 1) -> tuple[bytes, str]:
     """(PNG, alt text) of the seed's trajectory for one (eta, T): the kernel-free controls' frames."""
-    start = diffusion.noisy_start(seed.IMAGE_VALUE, seed.NOISE_VALUE)
-    result = diffusion.denoise(start, eta, T, diffusion.linear_noise_rule(seed.NOISE_SLOPE))
-    plot = trajectory_plot(result, seed.IMAGE_VALUE, title=f"Seed's update, eta = {eta:g}, T = {T}",
+    start = diffusion.noisy_start(walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE)
+    result = diffusion.denoise(start, eta, T, diffusion.linear_noise_rule(walkthrough.NOISE_SLOPE))
+    plot = trajectory_plot(result, walkthrough.IMAGE_VALUE, title=f"Seed's update, eta = {eta:g}, T = {T}",
                            width=5.4, height=2.7, dpi=dpi, legend="outside")
     return (figure_png(plot.figure, scale=device_scale, compact=True),
-            trajectory_alt_text(result, seed.IMAGE_VALUE))
+            trajectory_alt_text(result, walkthrough.IMAGE_VALUE))

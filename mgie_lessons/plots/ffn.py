@@ -11,7 +11,7 @@ from matplotlib import colormaps
 from matplotlib.patches import Circle
 from PIL import Image
 
-from .. import ffn, seed
+from .. import ffn, walkthrough
 from .common import MatrixHeatmap, figure_png, label_axes, matrix_heatmap, new_figure
 
 __all__ = [
@@ -36,7 +36,7 @@ PANELS = (
 )
 
 
-def ffn_diagram(W1=seed.W1, W2=seed.W2, *, dpi: int = 80):
+def ffn_diagram(W1=walkthrough.W1, W2=walkthrough.W2, *, dpi: int = 80):
     """One token through the FFN (Eq. 3.1): a row h of H -> 2 hidden units (ReLU) -> 2 outputs.
 
     Each arrow is labelled with its weight, so equal weights are visible at a glance.
@@ -240,8 +240,8 @@ def seed_comparison_figure(printed, from_printed_input, from_computed_input, *, 
 def static_result(source: str, c: float, b1: float) -> tuple[np.ndarray, ffn.FFNResult]:
     """The input and FFN result for W1 = c * seed W1 and b1 = (b1, b1) (seed W2, b2)."""
     X = ffn.seed_ffn_input(source)
-    W1 = c * np.asarray(seed.W1, dtype=float)
-    return X, ffn.feed_forward(X, W1, [b1, b1], seed.W2, seed.B2)
+    W1 = c * np.asarray(walkthrough.W1, dtype=float)
+    return X, ffn.feed_forward(X, W1, [b1, b1], walkthrough.W2, walkthrough.B2)
 
 
 def compact_png(figure, colours: int = 48) -> bytes:

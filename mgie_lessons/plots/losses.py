@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
-from .. import losses, seed
+from .. import losses, walkthrough
 from .common import figure_png, label_axes, new_figure
 from .common import BackgroundCache, nice_ceiling
 
@@ -99,9 +99,9 @@ def comparison_figure(target, generated, *, dpi: int = 80):
 
 def seed_edit_noises() -> tuple[np.ndarray, np.ndarray]:
     """The seed's true noise (0.2 at t = 3, 2, 1) and predicted noise (0.2 t), ordered t = 3, 2, 1."""
-    steps = sorted(seed.TRUE_NOISE, reverse=True)
-    true = np.array([seed.TRUE_NOISE[t] for t in steps], dtype=float)
-    predicted = np.array([seed.NOISE_SLOPE * t for t in steps], dtype=float)
+    steps = sorted(walkthrough.TRUE_NOISE, reverse=True)
+    true = np.array([walkthrough.TRUE_NOISE[t] for t in steps], dtype=float)
+    predicted = np.array([walkthrough.NOISE_SLOPE * t for t in steps], dtype=float)
     return true, predicted
 
 
@@ -177,7 +177,7 @@ def loss_figure(per_token, tokens, l_edit: float, alpha: float, **options):
 def render_losses(alpha, p_correct, *, dpi: int = 66, device_scale: float = 1) -> tuple[bytes, str]:
     """(PNG, alt text) for the kernel-free controls: every target token gets probability p_correct;
     L_edit is the seed's 0.2."""
-    tokens = seed.TARGET_TOKENS
+    tokens = walkthrough.TARGET_TOKENS
     p = np.full(len(tokens), float(p_correct))
     per_token = -np.log(p)
     true, predicted = seed_edit_noises()

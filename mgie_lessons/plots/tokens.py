@@ -18,7 +18,7 @@ from matplotlib import patheffects
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
-from .. import seed, tokens as tokens_module
+from .. import walkthrough, tokens as tokens_module
 from .common import BackgroundCache, figure_png, label_axes, matrix_heatmap, new_figure
 
 __all__ = [
@@ -244,7 +244,7 @@ def tokens_figure(words, X, **options) -> TokensFigure:
 
 #: Kernel-free controls: a few instructions made of the seed's words, and a scale on one word.
 STATIC_INSTRUCTIONS = (
-    seed.INSTRUCTION,
+    walkthrough.INSTRUCTION,
     "Add a hat to the person",
     "Add a blue hat to the image",
     "the person in the blue hat",
@@ -256,7 +256,7 @@ STATIC_SCALES = (0.0, 0.5, 1.0, 2.0, 3.0)
 def render_controls(instruction: str, scale: float, *, device_scale: float = 1) -> tuple[bytes, str]:
     """One frame of the kernel-free controls: the seed's table with the row of "hat" multiplied
     by ``scale``, the instruction embedded with it and drawn as in the widget (PNG, alt text)."""
-    table = dict(seed.EMBEDDING_TABLE)
+    table = dict(walkthrough.EMBEDDING_TABLE)
     table[STATIC_WORD] = tuple(scale * np.asarray(table[STATIC_WORD], dtype=float))
     words, X = tokens_module.embed(instruction, table)
     figure = TokensFigure(words, X, dpi=72, width=7.4, height=3.4, annotate=True,

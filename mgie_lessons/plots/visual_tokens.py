@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
-from .. import seed, tokens
+from .. import walkthrough, tokens
 from .. import visual_tokens as vt
 from .common import figure_png, freeze_layout, label_axes, matrix_heatmap, new_figure
 from .ffn import plain_annotations
@@ -95,16 +95,16 @@ def token_plane_figure(seed_tokens, hidden_states, edit_head_input, instruction_
     return figure
 
 
-def seed_edit_head(n_tokens: int = 4, n_queries: int = 6, d_out: int = 3, seed_value: int = 0):
+def seed_edit_head(n_tokens: int = 4, n_queries: int = 6, d_out: int = 3, seed: int = 0):
     """The chapter's toy pipeline for m = ``n_tokens`` [IMG] tokens: (pass, edit-head result)."""
-    words, X = tokens.embed(seed.INSTRUCTION)
-    token_pass = vt.image_token_pass(X, vt.image_token_embeddings(n_tokens), seed.W_Q, seed.W_K, seed.W_V,
-                                     seed.W1, seed.B1, seed.W2, seed.B2, words=words)
-    head = vt.toy_edit_head(token_pass.edit_head_input, n_queries=n_queries, d_out=d_out, seed=seed_value)
+    words, X = tokens.embed(walkthrough.INSTRUCTION)
+    token_pass = vt.image_token_pass(X, vt.image_token_embeddings(n_tokens), walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V,
+                                     walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2, words=words)
+    head = vt.toy_edit_head(token_pass.edit_head_input, n_queries=n_queries, d_out=d_out, seed=seed)
     return token_pass, head
 
 
-def edit_head_figure(result: vt.EditHeadResult, *, dpi: int = 80, fmt: str = ".2f", annotate: bool = True):
+def edit_head_figure(result: vt.CrossAttentionHeadResult, *, dpi: int = 80, fmt: str = ".2f", annotate: bool = True):
     """Annotated heatmaps of the cross-attention weights (q x m) and of U (q x d_out)."""
     weights = result.attention.weights
     U = result.output
@@ -165,7 +165,7 @@ class EditHeadFigure:
         """The artists an update changes (for ``plots.common.BlitRenderer``); axis labels stay."""
         return [self.weights.image, self.output.image, self.weights.ax.title, self.output.ax.title]
 
-    def update(self, result: vt.EditHeadResult) -> None:
+    def update(self, result: vt.CrossAttentionHeadResult) -> None:
         weights = result.attention.weights
         U = result.output
         q, m = weights.shape
@@ -175,7 +175,7 @@ class EditHeadFigure:
         self.output.set(U, title=f"U: {q} x {U.shape[1]}", vmin=-limit, vmax=limit)
 
 
-def edit_head_panel_figure(result: vt.EditHeadResult, *, dpi: int = 72, width: float = 5.4,
+def edit_head_panel_figure(result: vt.CrossAttentionHeadResult, *, dpi: int = 72, width: float = 5.4,
                            height: float = 2.9) -> EditHeadFigure:
     """Two un-annotated heatmaps (few text artists, so redraws are cheap); see :class:`EditHeadFigure`."""
     figure, axes = new_figure(width, height, dpi=dpi, ncols=2)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from .. import attention, seed
+from .. import attention, walkthrough
 from ..plots.attention import FastWeightsHeatmap, seed_tokens_and_embeddings
 from ..plots.common import HIDPI_SCALE, figure_png, set_pixel_scale
 from .panel import Panel, matrix_text, parse_matrix
@@ -66,13 +66,13 @@ def output_latex(result, causal: bool) -> str:
 def make_panel() -> Panel:
     """The panel over W^Q, W^K, W^V, scaling, temperature and the causal mask (chapter 2)."""
     token_list, X = seed_tokens_and_embeddings()
-    start = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
+    start = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
     heat = _heatmap(start.weights, token_list)
     style = {"description_width": "initial"}
     controls = {
-        "W_q": widgets.Text(value=matrix_text(seed.W_Q), description="W^Q", style=style),
-        "W_k": widgets.Text(value=matrix_text(seed.W_K), description="W^K", style=style),
-        "W_v": widgets.Text(value=matrix_text(seed.W_V), description="W^V", style=style),
+        "W_q": widgets.Text(value=matrix_text(walkthrough.W_Q), description="W^Q", style=style),
+        "W_k": widgets.Text(value=matrix_text(walkthrough.W_K), description="W^K", style=style),
+        "W_v": widgets.Text(value=matrix_text(walkthrough.W_V), description="W^V", style=style),
         "scale": widgets.Checkbox(value=True, description="divide by sqrt(d_k)", style=style),
         "temperature": widgets.FloatSlider(value=1.0, min=0.01, max=2.0, step=0.01,
                                            description="temperature tau", readout_format=".2f",

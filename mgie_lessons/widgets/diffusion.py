@@ -11,7 +11,7 @@ import html
 
 import ipywidgets as widgets
 
-from .. import diffusion, seed
+from .. import diffusion, walkthrough
 from ..plots import diffusion as diffusion_plots
 from ..plots.common import HIDPI_SCALE, figure_png, set_pixel_scale
 from ..validation import check_int
@@ -32,12 +32,12 @@ MAX_STEPS = 50
 DPI, SCALE = 80, HIDPI_SCALE
 
 DEFAULTS = {
-    "image": seed.IMAGE_VALUE,
-    "noise": seed.NOISE_VALUE,
-    "eta": seed.ETA,
-    "T": seed.T,
+    "image": walkthrough.IMAGE_VALUE,
+    "noise": walkthrough.NOISE_VALUE,
+    "eta": walkthrough.ETA,
+    "T": walkthrough.T,
     "rule": "seed",
-    "c": seed.NOISE_SLOPE,
+    "c": walkthrough.NOISE_SLOPE,
 }
 
 #: Settings the benchmark cycles through (each sets every control, on the sliders' steps).
@@ -54,7 +54,7 @@ BENCH_SETTINGS = [
 def noise_rule(rule: str, c: float):
     """The noise-prediction function for a rule key ("seed", "linear", "constant") and constant c."""
     if rule == "seed":
-        return diffusion.linear_noise_rule(seed.NOISE_SLOPE)
+        return diffusion.linear_noise_rule(walkthrough.NOISE_SLOPE)
     if rule == "linear":
         return diffusion.linear_noise_rule(c)
     if rule == "constant":
@@ -65,7 +65,7 @@ def noise_rule(rule: str, c: float):
 def _compute(values: dict):
     """Read the controls, run the package; returns (clean value I, DenoiseResult)."""
     steps = check_int(values["T"], "T", minimum=1, maximum=MAX_STEPS)
-    c = values["c"] if values["rule"] != "seed" else seed.NOISE_SLOPE
+    c = values["c"] if values["rule"] != "seed" else walkthrough.NOISE_SLOPE
     rule = noise_rule(values["rule"], c)
     start = diffusion.noisy_start(values["image"], values["noise"])
     result = diffusion.denoise(start, values["eta"], steps, rule)

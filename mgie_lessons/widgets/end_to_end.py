@@ -11,7 +11,7 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
-from .. import end_to_end, seed
+from .. import end_to_end, walkthrough
 from ..plots import end_to_end as pipeline_plots
 from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
 from .panel import Panel, parse_vector
@@ -50,17 +50,17 @@ BENCH_SETTINGS = [
 def pipeline_for(values: dict) -> end_to_end.PipelineResult:
     """Turn the dashboard's control values into one run of the pipeline."""
     word = values["word"]
-    if word not in seed.EMBEDDING_TABLE:
+    if word not in walkthrough.EMBEDDING_TABLE:
         raise ValueError(f"word must be one of the table's words, got {word!r}")
     shift = parse_vector(values["shift"], f"shift of {word!r}", length=2)
-    table = {w: np.asarray(v, dtype=float) for w, v in seed.EMBEDDING_TABLE.items()}
+    table = {w: np.asarray(v, dtype=float) for w, v in walkthrough.EMBEDDING_TABLE.items()}
     table[word] = table[word] + shift
     scale = float(values["attention_scale"])
     ffn_scale = float(values["ffn_scale"])
     return end_to_end.run_pipeline(
         table=table,
-        W_q=scale * np.asarray(seed.W_Q), W_k=scale * np.asarray(seed.W_K),
-        W1=ffn_scale * np.asarray(seed.W1), W2=ffn_scale * np.asarray(seed.W2),
+        W_q=scale * np.asarray(walkthrough.W_Q), W_k=scale * np.asarray(walkthrough.W_K),
+        W1=ffn_scale * np.asarray(walkthrough.W1), W2=ffn_scale * np.asarray(walkthrough.W2),
         coupling=float(values["coupling"]), eta=float(values["eta"]),
         T=values["T"], alpha=float(values["alpha"]))
 
@@ -79,7 +79,7 @@ def _summary_html(result: end_to_end.PipelineResult, alpha: float) -> str:
 def make_panel() -> Panel:
     """The whole-pipeline dashboard (chapter 12)."""
     controls = {
-        "word": widgets.Dropdown(options=list(seed.EMBEDDING_TABLE), value=DEFAULTS["word"],
+        "word": widgets.Dropdown(options=list(walkthrough.EMBEDDING_TABLE), value=DEFAULTS["word"],
                                  description="word to move"),
         "shift": widgets.Text(value=DEFAULTS["shift"], description="shift (dx, dy)"),
         "attention_scale": widgets.FloatSlider(value=1.0, min=0.0, max=6.0, step=0.25,

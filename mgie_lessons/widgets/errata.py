@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import ipywidgets as widgets
 
-from .. import attention, ffn, seed, tokens
+from .. import attention, ffn, walkthrough, tokens
 from ..attention import compare_printed
 from ..plots import errata as errata_plots
 from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
@@ -32,9 +32,9 @@ FFN_MATRICES = {
 
 @lru_cache(maxsize=1)
 def _true_values() -> dict:
-    _, X = tokens.embed(seed.INSTRUCTION)
-    result = attention.self_attention(X, seed.W_Q, seed.W_K, seed.W_V)
-    forward = ffn.feed_forward(result.output, seed.W1, seed.B1, seed.W2, seed.B2)
+    _, X = tokens.embed(walkthrough.INSTRUCTION)
+    result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
+    forward = ffn.feed_forward(result.output, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
     return {"scores": result.scores, "scaled_scores": result.scaled_scores, "weights": result.weights,
             "output": result.output, "pre_activation": forward.pre_activation, "hidden": forward.hidden,
             "ffn_output": forward.output}
@@ -49,7 +49,7 @@ def comparison_for(label: str):
     if label not in table:
         raise ValueError(f"matrix must be one of {list(table)}, got {label!r}")
     printed_name, true_name = table[label]
-    return compare_printed(getattr(seed, printed_name), _true_values()[true_name])
+    return compare_printed(getattr(walkthrough, printed_name), _true_values()[true_name])
 
 
 def _summary(label: str, comparison) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from .. import ffn, seed, tokens
+from .. import ffn, walkthrough, tokens
 from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
 from ..plots.ffn import ffn_strip_figure
 from .panel import Panel, matrix_text, parse_matrix, parse_vector
@@ -24,10 +24,10 @@ INPUT_OPTIONS = [("computed in chapter 2", "computed"), ("as the seed prints it"
 
 DEFAULTS = {
     "source": "computed",
-    "W1": matrix_text(seed.W1),
-    "b1": matrix_text(seed.B1),
-    "W2": matrix_text(seed.W2),
-    "b2": matrix_text(seed.B2),
+    "W1": matrix_text(walkthrough.W1),
+    "b1": matrix_text(walkthrough.B1),
+    "W2": matrix_text(walkthrough.W2),
+    "b2": matrix_text(walkthrough.B2),
 }
 
 BENCH_SETTINGS = [
@@ -41,7 +41,7 @@ BENCH_SETTINGS = [
 
 
 def _row_labels() -> list[str]:
-    return tokens.tokenize(seed.INSTRUCTION)
+    return tokens.tokenize(walkthrough.INSTRUCTION)
 
 
 def compute(values: dict) -> tuple[np.ndarray, ffn.FFNResult]:

@@ -13,14 +13,14 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
-from .. import losses, seed
+from .. import losses, walkthrough
 from ..plots import losses as loss_plots
 from ..plots.common import HIDPI_SCALE, figure_png, set_pixel_scale
 from .panel import Panel, parse_vector
 
 __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "default_probabilities", "compute"]
 
-TOKENS = seed.TARGET_TOKENS
+TOKENS = walkthrough.TARGET_TOKENS
 #: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
 DPI, SCALE = 80, HIDPI_SCALE
 #: The alpha slider's largest value.
@@ -29,9 +29,9 @@ MAX_ALPHA = 2.0
 
 def default_probabilities() -> np.ndarray:
     """p(y_i | y_{i-1}) of the toy bigram model estimated from the generated yhat (chapter 6)."""
-    vocabulary = losses.toy_vocabulary(seed.TARGET_TOKENS, seed.GENERATED_TOKENS)
-    model = losses.bigram_model_logits(vocabulary, seed.GENERATED_TOKENS)
-    return losses.teacher_forced_loss(model, vocabulary, seed.TARGET_TOKENS).target_probabilities
+    vocabulary = losses.toy_vocabulary(walkthrough.TARGET_TOKENS, walkthrough.GENERATED_TOKENS)
+    model = losses.bigram_model_logits(vocabulary, walkthrough.GENERATED_TOKENS)
+    return losses.teacher_forced_loss(model, vocabulary, walkthrough.TARGET_TOKENS).target_probabilities
 
 
 def _text(values) -> str:
@@ -40,7 +40,7 @@ def _text(values) -> str:
 
 _TRUE, _PREDICTED = loss_plots.seed_edit_noises()
 DEFAULTS = {
-    "alpha": seed.ALPHA,
+    "alpha": walkthrough.ALPHA,
     "p_correct": _text(default_probabilities()),
     "true_noise": _text(_TRUE),
     "predicted_noise": _text(_PREDICTED),

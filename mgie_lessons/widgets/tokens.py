@@ -15,7 +15,7 @@ import ipywidgets as widgets
 import numpy as np
 import sympy
 
-from .. import seed, tokens
+from .. import walkthrough, tokens
 from ..plots.common import HIDPI_SCALE, figure_png, set_pixel_scale
 from ..plots.tokens import MAX_TOKENS, TokensFigure
 from .panel import Panel, matrix_text, parse_vector
@@ -24,7 +24,7 @@ __all__ = ["WORDS", "control_name", "default_values", "make_panel", "labelled_ma
            "BENCH_SETTINGS", "render_from_scratch"]
 
 #: The words that get a text box: the seed's table, in its order.
-WORDS = tuple(seed.EMBEDDING_TABLE)
+WORDS = tuple(walkthrough.EMBEDDING_TABLE)
 #: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
 DPI, SCALE = 80, HIDPI_SCALE
 
@@ -36,8 +36,8 @@ def control_name(word: str) -> str:
 
 def default_values() -> dict:
     """The seed's instruction and table, as control values."""
-    values = {"instruction": seed.INSTRUCTION, "unknown": "error"}
-    for word, vector in seed.EMBEDDING_TABLE.items():
+    values = {"instruction": walkthrough.INSTRUCTION, "unknown": "error"}
+    for word, vector in walkthrough.EMBEDDING_TABLE.items():
         values[control_name(word)] = matrix_text(vector)
     return values
 
@@ -148,12 +148,12 @@ def _setting(instruction: str, **rows) -> dict:
 
 #: Settings the benchmark cycles through (each sets every control).
 BENCH_SETTINGS = [
-    _setting(seed.INSTRUCTION),
-    _setting(seed.INSTRUCTION, hat="0.6, 0.4"),
+    _setting(walkthrough.INSTRUCTION),
+    _setting(walkthrough.INSTRUCTION, hat="0.6, 0.4"),
     _setting("Add a hat to the person"),
     _setting("the person in the blue hat", the="0.5, -0.1"),
     _setting("Add a blue hat to the image", blue="-0.2, 0.8"),
-    _setting(seed.INSTRUCTION, Add="0.4, 0.05", image="0.0, 0.0"),
+    _setting(walkthrough.INSTRUCTION, Add="0.4, 0.05", image="0.0, 0.0"),
 ]
 
 

@@ -42,15 +42,15 @@ def compute(values: dict):
     """Check the controls and run the toy pipeline; raises ValueError naming a bad control."""
     n_tokens = check_int(values["n_tokens"], "number of [IMG] tokens m", minimum=1, maximum=MAX_TOKENS)
     n_queries = check_int(values["n_queries"], "number of queries q", minimum=1, maximum=MAX_QUERIES)
-    seed_value = check_int(values["seed"], "seed", minimum=0)
-    return seed_edit_head(n_tokens=n_tokens, n_queries=n_queries, d_out=D_OUT, seed_value=seed_value)
+    seed = check_int(values["seed"], "seed", minimum=0)
+    return seed_edit_head(n_tokens=n_tokens, n_queries=n_queries, d_out=D_OUT, seed=seed)
 
 
 def _row(values) -> str:
     return "".join(f"<td>{v:.3f}</td>" for v in values)
 
 
-def summary_html(token_pass: vt.ImageTokenPass, head: vt.EditHeadResult) -> str:
+def summary_html(token_pass: vt.ImageTokenPass, head: vt.CrossAttentionHeadResult) -> str:
     """The numbers as text: shapes, the weights table, U's first row, the real sizes."""
     weights = head.attention.weights
     q, m = weights.shape
@@ -99,7 +99,7 @@ def make_panel() -> Panel:
     return panel
 
 
-def alt_text(head: vt.EditHeadResult) -> str:
+def alt_text(head: vt.CrossAttentionHeadResult) -> str:
     """The figure's text alternative for the edit head shown."""
     weights = head.attention.weights
     q, m = weights.shape
@@ -109,7 +109,7 @@ def alt_text(head: vt.EditHeadResult) -> str:
             f"{head.output.min():.3f} to {head.output.max():.3f}.")
 
 
-def _figure(head: vt.EditHeadResult):
+def _figure(head: vt.CrossAttentionHeadResult):
     figure = edit_head_panel_figure(head, dpi=DPI * SCALE, width=WIDTH, height=HEIGHT)
     set_pixel_scale(figure.figure, SCALE)
     return figure

@@ -1,4 +1,4 @@
-"""seed.py holds the seed document's printed matrices as data; check the transcription against
+"""walkthrough.py holds the seed document's printed matrices as data; check the transcription against
 the document itself when it is available (it sits in ../shared/seed/ beside the repository in
 this workplace and in CI; elsewhere these tests skip)."""
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mgie_lessons import seed
+from mgie_lessons import walkthrough
 
 SEED_FILE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_eb678e3793df21f2.txt"
 
@@ -52,14 +52,14 @@ def document_blocks():
 
 @pytest.mark.parametrize("index, name", sorted(BLOCKS.items()))
 def test_printed_matrix_is_transcribed_exactly(document_blocks, index, name):
-    assert getattr(seed, name) == document_blocks[index]
+    assert getattr(walkthrough, name) == document_blocks[index]
 
 
 def test_embedding_table_and_weights_match_the_document(document_blocks):
-    table_rows = tuple(seed.EMBEDDING_TABLE[word] for word in seed.INSTRUCTION.split())
+    table_rows = tuple(walkthrough.EMBEDDING_TABLE[word] for word in walkthrough.INSTRUCTION.split())
     assert table_rows == document_blocks[0]
-    assert seed.W1 == document_blocks[8] and seed.B1 == document_blocks[9][0]
-    assert seed.W2 == document_blocks[10] and seed.B2 == document_blocks[11][0]
+    assert walkthrough.W1 == document_blocks[8] and walkthrough.B1 == document_blocks[9][0]
+    assert walkthrough.W2 == document_blocks[10] and walkthrough.B2 == document_blocks[11][0]
 
 
 def test_scalars_appear_in_the_document():
