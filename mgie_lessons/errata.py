@@ -6,7 +6,7 @@ the seed's printing precision: a value printed with d decimals agrees when
 
     |printed - computed| <= 0.5 * 10^-d                        (Eq. 7.1)
 
-(:func:`mgie_lessons.attention.compare_printed`), and a printed matrix agrees only when it also
+(:func:`mgie_lessons.printed.compare_printed`), and a printed matrix agrees only when it also
 has the computed shape. Everything here is computed on demand from :mod:`mgie_lessons.walkthrough`
 (the printed values) and the chapter modules (the computed ones).
 """
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import attention, diffusion, ffn, losses, walkthrough, tokens
-from .attention import PrintedComparison, compare_printed, printed_row_lengths, printed_row_sums
+from .printed import PrintedComparison, compare_printed, printed_array, printed_row_lengths, printed_row_sums
 
 __all__ = ["Erratum", "STATUSES", "CHAPTERS", "errata", "errata_for_chapter", "status_counts",
            "describe_shape", "attention_internal_inconsistencies", "markdown_table"]
@@ -117,11 +117,11 @@ def attention_internal_inconsistencies() -> dict[str, int]:
     ``reprinted_weights``: entries where the weights reprinted inside "softmax(...) . V" differ
     from the weights printed the line before.
     """
-    own_scores = attention.printed_array(walkthrough.PRINTED_QK_T, shape=(10, 10)) / walkthrough.PRINTED_SQRT_D_K
+    own_scores = printed_array(walkthrough.PRINTED_QK_T, shape=(10, 10)) / walkthrough.PRINTED_SQRT_D_K
     scaled = compare_printed(walkthrough.PRINTED_SCALED_SCORES, np.nan_to_num(own_scores, nan=0.0))
     scaled_count = sum(1 for d in scaled.disagreements if np.isfinite(own_scores[d.row, d.col]))
-    first = attention.printed_array(walkthrough.PRINTED_ATTENTION_WEIGHTS, shape=(10, 10))
-    second = attention.printed_array(walkthrough.PRINTED_WEIGHTS_IN_PRODUCT, shape=(10, 10))
+    first = printed_array(walkthrough.PRINTED_ATTENTION_WEIGHTS, shape=(10, 10))
+    second = printed_array(walkthrough.PRINTED_WEIGHTS_IN_PRODUCT, shape=(10, 10))
     both = np.isfinite(first) & np.isfinite(second)
     reprinted = int(np.sum(both & (np.abs(first - second) > 1e-9)) + np.sum(np.isfinite(first) != np.isfinite(second)))
     return {"scaled_vs_own_scores": int(scaled_count), "reprinted_weights": reprinted}
@@ -184,7 +184,7 @@ def _fraction_explained(printed, pattern) -> float:
 
 
 def _chapter3() -> list[Erratum]:
-    printed = attention.printed_array
+    printed = printed_array
     W1, b1, W2, b2 = (np.asarray(m, dtype=float) for m in (walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2))
     x_att = printed(walkthrough.PRINTED_ATTENTION_OUTPUT)
     truth = ffn.feed_forward(ffn.seed_ffn_input("computed"), W1, b1, W2, b2)

@@ -5,7 +5,7 @@ import html
 import numpy as np
 import pytest
 
-from mgie_lessons import attention, walkthrough, tokens
+from mgie_lessons import attention, printed, walkthrough, tokens
 from mgie_lessons.plots import attention as plots
 from mgie_lessons.widgets import attention as widget
 from widget_checks import assert_shows_cleanly, assert_slider_refuses
@@ -124,7 +124,7 @@ def test_static_frame_has_alt_text_and_rejects_bad_mask():
 
 def test_figures_have_titles_and_labelled_axes():
     result = attention.self_attention(X, I2, I2, I2, causal=True)
-    c = attention.compare_printed(walkthrough.PRINTED_QK_T, X @ X.T)
+    c = printed.compare_printed(walkthrough.PRINTED_QK_T, X @ X.T)
     figures = [
         plots.idea_figure(),
         plots.causal_weights_figure(result.weights, TOKENS),
@@ -132,7 +132,7 @@ def test_figures_have_titles_and_labelled_axes():
         plots.sharpness_figure(X, [0.1, 1.0]),
         plots.printed_shapes_figure({"QK^T": c}),
         plots.difference_heatmap(c, title="QK^T printed - computed"),
-        plots.row_sums_figure({"printed": attention.printed_row_sums(walkthrough.PRINTED_ATTENTION_WEIGHTS)}, TOKENS),
+        plots.row_sums_figure({"printed": printed.printed_row_sums(walkthrough.PRINTED_ATTENTION_WEIGHTS)}, TOKENS),
     ]
     for figure in figures:
         for ax in figure.axes:

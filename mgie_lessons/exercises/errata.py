@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import attention, walkthrough, tokens
+from .. import attention, printed, walkthrough, tokens
 from .feedback import Feedback, check_choice
 
 __all__ = ["check_errata_ex_1", "check_errata_ex_2", "SOLUTIONS"]
@@ -12,7 +12,7 @@ __all__ = ["check_errata_ex_1", "check_errata_ex_2", "SOLUTIONS"]
 
 def _qk_comparison():
     _, X = tokens.embed(walkthrough.INSTRUCTION)
-    return attention.compare_printed(walkthrough.PRINTED_QK_T, attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).scores)
+    return printed.compare_printed(walkthrough.PRINTED_QK_T, attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).scores)
 
 
 def check_errata_ex_1(answer) -> Feedback:
@@ -31,11 +31,11 @@ def check_errata_ex_1(answer) -> Feedback:
     if (row, column) in wrong:
         d = wrong[(row, column)]
         return Feedback(True, f"The seed prints {d.printed:g}; the dot product is {d.computed:.2f}.")
-    printed = attention.printed_array(walkthrough.PRINTED_QK_T, shape=(10, 10))[row - 1, column - 1]
-    if np.isnan(printed):
+    entry = printed.printed_array(walkthrough.PRINTED_QK_T, shape=(10, 10))[row - 1, column - 1]
+    if np.isnan(entry):
         return Feedback(False, f"Row {row} has no entry {column} in the seed: that is a shape error, not a wrong "
                                "value. Pick an entry that is printed.")
-    return Feedback(False, f"Entry ({row}, {column}) is printed {printed:g}, which is the dot product to two "
+    return Feedback(False, f"Entry ({row}, {column}) is printed {entry:g}, which is the dot product to two "
                            "decimals. Recompute another one: row i is token i, column j is token j.")
 
 

@@ -219,7 +219,7 @@ def sharpness_figure(X, temperatures, *, W_q=None, W_k=None, W_v=None, dpi: int 
 def printed_shapes_figure(comparisons: dict, *, dpi: int = 72):
     """Entries in each printed row beside the computed width; red bars are wrong rows.
 
-    ``comparisons`` maps a matrix name to its :class:`~mgie_lessons.attention.PrintedComparison`.
+    ``comparisons`` maps a matrix name to its :class:`~mgie_lessons.printed.PrintedComparison`.
     """
     if not comparisons:
         raise ValueError("comparisons must name at least one printed matrix")

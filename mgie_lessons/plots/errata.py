@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import errata
-from ..attention import PrintedComparison
+from ..printed import PrintedComparison
 from .common import label_axes, matrix_heatmap, new_figure
 
 __all__ = ["status_chart", "difference_heatmap", "two_difference_heatmaps"]

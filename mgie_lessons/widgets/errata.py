@@ -8,7 +8,7 @@ from functools import lru_cache
 import ipywidgets as widgets
 
 from .. import attention, ffn, walkthrough, tokens
-from ..attention import compare_printed
+from ..printed import compare_printed
 from ..plots import errata as errata_plots
 from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
 from .panel import Panel
