@@ -1,23 +1,20 @@
 """Chapter 0 (introduction): the book's map of the MGIE pipeline, as data.
 
 The introduction draws the pipeline (``plots.pipeline``) and lists the chapters; both read the
-tables below, so the figure, the chapter table and the tests agree. One small computation is
-here too: :func:`run_seed_pipeline` chains the first chapters on the seed's data,
-
-    X = O E                      (Eq. 1.2, chapter 1)
-    H = softmax(Q K^T / sqrt(d_k)) V,  Q = X W^Q, K = X W^K, V = X W^V    (Eqs. 2.1-2.5, chapter 2)
-    F = ReLU(H W_1 + b_1) W_2 + b_2                                        (Eq. 3.1, chapter 3)
-
-so the introduction can show the first boxes of the figure computed.
+tables below, so the figure, the chapter table and the tests agree. The seed's own run is here
+too: :func:`seed_run` chains the chapter modules once on the seed's data (see its docstring for
+the equations) and every chapter, checker and figure that needs an intermediate reads it there.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import attention, ffn, walkthrough, tokens
+from . import attention, diffusion, ffn, tokens, visual_tokens, walkthrough
 from .validation import check_int
 
 __all__ = [
@@ -30,6 +27,8 @@ __all__ = [
     "LOSSES",
     "SeedPipelineResult",
     "run_seed_pipeline",
+    "SeedRun",
+    "seed_run",
 ]
 
 
@@ -147,3 +146,72 @@ def run_seed_pipeline(instruction: str = walkthrough.INSTRUCTION, table=None) ->
     attended = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
     fed_forward = ffn.feed_forward(attended.output, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
     return SeedPipelineResult(tuple(words), X, attended, fed_forward)
+
+
+@dataclass(frozen=True)
+class SeedRun:
+    """Every intermediate of the seed walkthrough, computed once by the chapter modules.
+
+    ``words``: the n = 10 tokens of ``walkthrough.INSTRUCTION``; ``X``: their embeddings (n x 2,
+    Eq. 1.1); ``attention``: chapter 2's :class:`~mgie_lessons.attention.AttentionResult`
+    (Q, K, V, scores, weights) and ``H`` its output; ``ffn``: chapter 3's
+    :class:`~mgie_lessons.ffn.FFNResult` on H and ``ffn_output`` its output F;
+    ``visual_tokens``: chapter 4's causal pass over the instruction and the seed's four [IMG]
+    embeddings u_1..u_4; ``img_states``: the same pass with MGIE's eight [IMG] tokens, whose
+    hidden states chapter 10's edit head reads; ``denoising``: chapter 5's run of the seed's
+    update from z_T = I + eps. Every array is read-only: the run is shared.
+    """
+
+    words: tuple
+    X: np.ndarray
+    attention: attention.AttentionResult
+    H: np.ndarray
+    ffn: ffn.FFNResult
+    ffn_output: np.ndarray
+    visual_tokens: visual_tokens.ImageTokenPass
+    img_states: visual_tokens.ImageTokenPass
+    denoising: diffusion.DenoiseResult
+
+
+def _read_only(value):
+    """Mark every numpy array in ``value`` (an array or a dataclass of them, nested) read-only."""
+    if isinstance(value, np.ndarray):
+        value.setflags(write=False)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            _read_only(getattr(value, field.name))
+    return value
+
+
+def _image_token_pass(words, X, m: int) -> visual_tokens.ImageTokenPass:
+    return visual_tokens.image_token_pass(
+        X, visual_tokens.image_token_embeddings(m), walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V,
+        walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2, words=words, causal=True)
+
+
+@functools.lru_cache(maxsize=None)
+def seed_run() -> SeedRun:
+    """The seed walkthrough's pipeline, run once with the seed's data and weights (cached).
+
+    It chains the chapter modules:
+
+        X = E[w_1..w_n] = O E                                              (Eqs. 1.1-1.2, chapter 1)
+        H = softmax(Q K^T / sqrt(d_k)) V,  Q = X W^Q, K = X W^K, V = X W^V    (Eqs. 2.1-2.5, chapter 2)
+        F = ReLU(H W_1 + b_1) W_2 + b_2                                     (Eq. 3.1, chapter 3)
+        h_IMG = F rows before each [IMG] token of [X; E_IMG],  S_0 = h_IMG + E_IMG
+                                                   (Eqs. 4.1-4.2, chapter 4; 8 tokens for chapter 10)
+        z_T = I + eps,  z_{t-1} = z_t - eta * eps_hat_t,  eps_hat_t = 0.2 t  (Eqs. 5.1-5.3, chapter 5)
+
+    with the seed's W^Q = W^K = W^V = I, its FFN weights, u_1..u_4 and its T, eta and noise rule.
+    The result is shared by every caller, so its arrays are read-only: copy before changing one.
+    """
+    words, X = tokens.embed(walkthrough.INSTRUCTION)
+    attended = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
+    fed_forward = ffn.feed_forward(attended.output, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
+    start = diffusion.noisy_start(walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE)
+    denoising = diffusion.denoise(start, walkthrough.ETA, walkthrough.T,
+                                  diffusion.linear_noise_rule(walkthrough.NOISE_SLOPE))
+    run = SeedRun(tuple(words), X, attended, attended.output, fed_forward, fed_forward.output,
+                  _image_token_pass(words, X, len(walkthrough.VISUAL_TOKENS)), _image_token_pass(words, X, 8),
+                  denoising)
+    return _read_only(run)

@@ -114,3 +114,72 @@ def test_introduction_table_matches_the_chapter_data():
     markdown = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
     for c in pipeline.CHAPTERS:
         assert f"| {c.number}. [{c.title}]({c.notebook}) | `{c.module}.py` |" in markdown
+
+
+def _fresh_seed_run():
+    """The seed's pipeline rebuilt from the chapter modules, independently of the cache."""
+    from mgie_lessons import attention, diffusion, ffn, tokens, visual_tokens
+    words, X = tokens.embed(walkthrough.INSTRUCTION)
+    attended = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
+    fed = ffn.feed_forward(attended.output, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
+    passes = [visual_tokens.image_token_pass(X, visual_tokens.image_token_embeddings(m), walkthrough.W_Q,
+                                             walkthrough.W_K, walkthrough.W_V, walkthrough.W1, walkthrough.B1,
+                                             walkthrough.W2, walkthrough.B2, words=words) for m in (4, 8)]
+    denoising = diffusion.denoise(diffusion.noisy_start(walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE),
+                                  walkthrough.ETA, walkthrough.T, diffusion.linear_noise_rule(walkthrough.NOISE_SLOPE))
+    return pipeline.SeedRun(tuple(words), X, attended, attended.output, fed, fed.output, *passes, denoising)
+
+
+def _arrays(value, prefix="run"):
+    """(path, array) for every numpy array inside a (nested) dataclass."""
+    import dataclasses
+    if isinstance(value, np.ndarray):
+        yield prefix, value
+    elif dataclasses.is_dataclass(value):
+        for field in dataclasses.fields(value):
+            yield from _arrays(getattr(value, field.name), f"{prefix}.{field.name}")
+
+
+def test_seed_run_equals_a_fresh_rebuild():
+    cached, fresh = list(_arrays(pipeline.seed_run())), list(_arrays(_fresh_seed_run()))
+    assert [path for path, _ in cached] == [path for path, _ in fresh]
+    assert len(cached) > 25
+    for (path, a), (_, b) in zip(cached, fresh):
+        np.testing.assert_array_equal(a, b, err_msg=path)
+    run = pipeline.seed_run()
+    assert run.words == tuple(walkthrough.INSTRUCTION.split())
+    assert run.H is run.attention.output and run.ffn_output is run.ffn.output
+    assert run.denoising.final == _fresh_seed_run().denoising.final
+    assert len(run.visual_tokens.img_embeddings) == 4 and len(run.img_states.img_embeddings) == 8
+
+
+def test_seed_run_arrays_are_read_only():
+    arrays = list(_arrays(pipeline.seed_run()))
+    assert arrays
+    for path, array in arrays:
+        assert not array.flags.writeable, path
+    with pytest.raises(ValueError, match="read-only"):
+        pipeline.seed_run().H[0, 0] = 1.0
+
+
+def test_seed_run_is_computed_once():
+    assert pipeline.seed_run() is pipeline.seed_run()
+    before = pipeline.seed_run.cache_info().hits
+    pipeline.seed_run()
+    assert pipeline.seed_run.cache_info().hits == before + 1
+
+
+def test_seed_run_first_row_of_H_and_F_by_hand():
+    run = pipeline.seed_run()
+    X = np.array([[0.1, 0.2], [0.2, 0.1], [0.1, 0.3], [0.3, 0.2], [0.1, 0.3],
+                  [0.2, 0.2], [0.3, 0.3], [0.1, 0.2], [0.2, 0.2], [0.3, 0.1]])
+    np.testing.assert_allclose(run.X, X)
+    weights = [math.exp((0.1 * a + 0.2 * b) / math.sqrt(2)) for a, b in X]
+    row = [sum(w * x[k] for w, x in zip(weights, X)) / sum(weights) for k in range(2)]
+    np.testing.assert_allclose(run.H[0], row, rtol=1e-12)
+    hidden = max(0.0, 0.2 * (row[0] + row[1]) + 0.1)
+    np.testing.assert_allclose(run.ffn_output[0], [0.3 * 2 * hidden + 0.1] * 2, rtol=1e-12)
+    # z_0 = I + eps - eta * 0.2 * (T + ... + 1) (Eq. 5.3 summed)
+    T = walkthrough.T
+    expected = walkthrough.IMAGE_VALUE + walkthrough.NOISE_VALUE - walkthrough.ETA * walkthrough.NOISE_SLOPE * T * (T + 1) / 2
+    assert run.denoising.final == pytest.approx(expected, abs=1e-12)
