@@ -105,6 +105,11 @@ PAD, SEP, EOS = 0, 1, 2
 #: An edit succeeds when, per channel, MAE over the edited region < 0.1 and over the rest < 0.05.
 REGION_TOLERANCE = 0.1
 OUTSIDE_TOLERANCE = 0.05
+#: Guidance (Eq. 9.4) is applied only while t / T lies in this interval; below it the sampler
+#: uses the fully conditioned prediction. At low noise the guided difference is mostly the
+#: model's small errors multiplied by s_X, which speckles the picture (Kynkaanniemi et al. 2024
+#: make the same observation for image generation and apply guidance in a limited interval).
+GUIDANCE_INTERVAL = (0.3, 1.0)
 
 PRETRAINED_PATH = Path(__file__).resolve().parent / "data" / "toy_mgie.npz"
 
@@ -126,6 +131,7 @@ class ToyConfig:
     ``t_power``: training timesteps are t = floor(T u^(1/t_power)) for u uniform in [0, 1):
     1 gives every t the same chance, 2 gives density 2t/T^2, more weight on the noisy end where
     the model must make the edit from V and U alone (a weight per timestep, like SNR(t)).
+    ``full_res_attention``: a third cross-attention to U at 16 x 16 (every pixel reads U).
     ``residual`` (x_0 prediction only): the UNet's output is added to the image it is given,
     x^_0 = V + UNet(...), so it learns the change rather than the whole picture (with the image
     dropped, V = 0 and nothing is added).
@@ -159,6 +165,7 @@ class ToyConfig:
     p_drop: float = 0.1
     edit_weight: float = 0.5
     residual: bool = True
+    full_res_attention: bool = False
     noise_draws: int = 1
     t_power: float = 2.0
     expressive: bool = True
@@ -353,6 +360,10 @@ def init_params(config: ToyConfig, seed: int) -> dict:
     norm("unet.xattn2.ln", c2)
     attention("unet.xattn2", c2, c.d_u, 0.5)
     conv("unet.up1", c2 + c1, c1, 3)
+    if c.full_res_attention:
+        params["unet.xattn3.pos"] = 0.3 * rng.standard_normal((256, c1))
+        norm("unet.xattn3.ln", c1)
+        attention("unet.xattn3", c1, c.d_u, 0.5)
     conv("unet.out", c1, 3, 3, gain=0.1)
     return params
 
@@ -519,6 +530,8 @@ def _unet(p, config, x_t, image, t, u, keep_maps=False):
     h = _conv(p, "unet.up2", ag.concatenate([toy_ops.upsample2(h), s2], axis=-1)).gelu()
     h, _ = _cross_attention(p, "unet.xattn2", h, u, config.n_heads)       # and at 8 x 8
     h = _conv(p, "unet.up1", ag.concatenate([toy_ops.upsample2(h), s1], axis=-1)).gelu()
+    if config.full_res_attention:
+        h, _ = _cross_attention(p, "unet.xattn3", h, u, config.n_heads)   # and at 16 x 16
     out = _conv(p, "unet.out", h)
     if config.residual and config.prediction == "x0":
         out = out + image                                                   # x^_0 = V + change
@@ -794,12 +807,24 @@ class EditTrace:
     unet_maps: np.ndarray
 
 
+def _check_interval(interval):
+    """(low, high) with 0 <= low <= high <= 1: guidance applies while low <= t / T <= high."""
+    try:
+        low, high = (float(v) for v in interval)
+    except (TypeError, ValueError):
+        raise ValueError(f"guidance_interval must be two numbers (low, high), got {interval!r}") from None
+    if not (0.0 <= low <= high <= 1.0):
+        raise ValueError(f"guidance_interval must satisfy 0 <= low <= high <= 1, got {interval!r}")
+    return low, high
+
+
 def _check_scales(s_image, s_text, steps, seed, T):
     return (check_nonnegative(s_image, "s_image"), check_nonnegative(s_text, "s_text"),
             check_int(steps, "steps", minimum=1, maximum=T), check_int(seed, "seed", minimum=0))
 
 
-def edit_batch(model, images, instructions, s_image=1.5, s_text=7.5, steps=20, seed=0) -> EditTrace:
+def edit_batch(model, images, instructions, s_image=1.5, s_text=7.5, steps=20, seed=0,
+               guidance_interval=GUIDANCE_INTERVAL) -> EditTrace:
     """Edit a batch of images (B, 16, 16, 3) with their terse instructions (see :func:`edit`)."""
     model = _check_model(model)
     config, p = model.config, model.params
@@ -810,6 +835,7 @@ def edit_batch(model, images, instructions, s_image=1.5, s_text=7.5, steps=20, s
     if isinstance(instructions, str) or len(instructions) != len(images):
         raise ValueError("instructions must be a list with one instruction per image")
     s_image, s_text, steps, seed = _check_scales(s_image, s_text, steps, seed, config.T)
+    low, high = _check_interval(guidance_interval)
     instruction_ids = np.stack([encode_instruction(text, config) for text in instructions])
     expressive, u, u_null, head_maps = _conditions(model, images, instruction_ids)
     b = images.shape[0]
@@ -826,14 +852,19 @@ def edit_batch(model, images, instructions, s_image=1.5, s_text=7.5, steps=20, s
         for k, t in enumerate(timesteps):
             t = int(t)
             t_prev = int(timesteps[k + 1]) if k + 1 < len(timesteps) else -1
-            out, maps = _unet(p, config, ag.Tensor(np.concatenate([x, x, x])), ag.Tensor(v3),
-                              np.full(3 * b, t), ag.Tensor(u3), keep_maps=True)
+            guided = low <= t / config.T <= high
+            n = 3 if guided else 1            # outside the interval only the full condition (V, U) is needed
+            out, maps = _unet(p, config, ag.Tensor(np.concatenate([x] * n)), ag.Tensor(v3[(3 - n) * b:]),
+                              np.full(n * b, t), ag.Tensor(u3[(3 - n) * b:]), keep_maps=True)
             out = out.data
             if config.prediction == "x0":
-                eps3 = (np.concatenate([x, x, x]) - math.sqrt(abar[t]) * out) / math.sqrt(1.0 - abar[t])
+                eps3 = (np.concatenate([x] * n) - math.sqrt(abar[t]) * out) / math.sqrt(1.0 - abar[t])
             else:
                 eps3 = out
-            eps = guidance.guided_noise(eps3[:b], eps3[b:2 * b], eps3[2 * b:], s_image, s_text)
+            if guided:
+                eps = guidance.guided_noise(eps3[:b], eps3[b:2 * b], eps3[2 * b:], s_image, s_text)
+            else:
+                eps = eps3
             x0 = np.clip(schedules.predicted_x0(x, t, eps, abar), -1.0, 1.0)
             eps = (x - math.sqrt(abar[t]) * x0) / math.sqrt(1.0 - abar[t])    # from the clipped x^_0
             x = schedules.ddim_step(x, t, t_prev, eps, abar)
@@ -841,21 +872,24 @@ def edit_batch(model, images, instructions, s_image=1.5, s_text=7.5, steps=20, s
             x0s.append(x0)
     to_image = lambda a: np.clip((np.asarray(a) + 1.0) / 2.0, 0.0, 1.0)
     return EditTrace(to_image(x), tuple(expressive), u, head_maps, timesteps, to_image(np.array(states)),
-                     to_image(np.array(x0s)), maps.data[2 * b:])
+                     to_image(np.array(x0s)), maps.data[-b:])
 
 
-def edit(model, image, instruction, s_image=1.5, s_text=7.5, steps=20, seed=0) -> np.ndarray:
+def edit(model, image, instruction, s_image=1.5, s_text=7.5, steps=20, seed=0,
+         guidance_interval=GUIDANCE_INTERVAL) -> np.ndarray:
     """The edited image (16, 16, 3) in [0, 1]: the LLM writes the expressive instruction and the
     [IMG] tokens, the edit head turns their states into U, and the UNet denoises from noise
-    with ``steps`` DDIM steps and two-scale guidance (s_V = ``s_image``, s_X = ``s_text``)."""
+    with ``steps`` DDIM steps and two-scale guidance (s_V = ``s_image``, s_X = ``s_text``, Eq. 9.4)
+    applied while t / T lies in ``guidance_interval`` (see :data:`GUIDANCE_INTERVAL`)."""
     image = toy_edits.check_image(image, "image")
-    return edit_batch(model, image[None], [instruction], s_image, s_text, steps, seed).edited[0]
+    return edit_batch(model, image[None], [instruction], s_image, s_text, steps, seed, guidance_interval).edited[0]
 
 
-def edit_trace(model, image, instruction, s_image=1.5, s_text=7.5, steps=20, seed=0) -> EditTrace:
+def edit_trace(model, image, instruction, s_image=1.5, s_text=7.5, steps=20, seed=0,
+         guidance_interval=GUIDANCE_INTERVAL) -> EditTrace:
     """:func:`edit` with every intermediate (DDIM states, x^_0 per step, U, attention maps)."""
     image = toy_edits.check_image(image, "image")
-    return edit_batch(model, image[None], [instruction], s_image, s_text, steps, seed)
+    return edit_batch(model, image[None], [instruction], s_image, s_text, steps, seed, guidance_interval)
 
 
 def generate_expressive(model, image, instruction) -> str:
@@ -901,7 +935,8 @@ class Evaluation:
     edited: np.ndarray
 
 
-def evaluate(model, examples, s_image=1.5, s_text=7.5, steps=20, seed=0, batch_size=100) -> Evaluation:
+def evaluate(model, examples, s_image=1.5, s_text=7.5, steps=20, seed=0, batch_size=100,
+             guidance_interval=GUIDANCE_INTERVAL) -> Evaluation:
     """Edit every example and measure (see :class:`Evaluation`); examples from :func:`toy_edits.make_dataset`."""
     model = _check_model(model)
     examples = list(examples)
@@ -912,7 +947,7 @@ def evaluate(model, examples, s_image=1.5, s_text=7.5, steps=20, seed=0, batch_s
     for start in range(0, len(examples), batch_size):
         chunk = examples[start:start + batch_size]
         trace = edit_batch(model, np.stack([e.image for e in chunk]), [e.instruction for e in chunk],
-                           s_image, s_text, steps, seed + start)
+                           s_image, s_text, steps, seed + start, guidance_interval)
         edited.append(trace.edited)
         expressive.extend(trace.expressive)
     edited = np.concatenate(edited)

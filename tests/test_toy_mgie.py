@@ -121,11 +121,31 @@ def test_edit_outputs_an_image_and_is_deterministic(tiny_model, examples):
 def test_without_instruction_guidance_the_instruction_does_not_matter(tiny_model, examples):
     image = examples[0].image
     kind = examples[0].command.kind
-    a = tm.edit(tiny_model, image, f"make the {kind} blue", s_image=1.5, s_text=0.0, steps=4)
-    b = tm.edit(tiny_model, image, f"remove the {kind}", s_image=1.5, s_text=0.0, steps=4)
+    everywhere = (0.0, 1.0)
+    a = tm.edit(tiny_model, image, f"make the {kind} blue", s_image=1.5, s_text=0.0, steps=4,
+                guidance_interval=everywhere)
+    b = tm.edit(tiny_model, image, f"remove the {kind}", s_image=1.5, s_text=0.0, steps=4,
+                guidance_interval=everywhere)
     np.testing.assert_array_equal(a, b)
-    c = tm.edit(tiny_model, image, f"remove the {kind}", s_image=1.5, s_text=7.5, steps=4)
+    c = tm.edit(tiny_model, image, f"remove the {kind}", s_image=1.5, s_text=7.5, steps=4,
+                guidance_interval=everywhere)
     assert not np.array_equal(a, c)
+
+
+def test_outside_the_guidance_interval_the_sampler_uses_the_full_condition(tiny_model, examples):
+    image, instruction = examples[0].image, examples[0].instruction
+    never = tm.edit(tiny_model, image, instruction, s_image=3.0, s_text=5.0, steps=5, guidance_interval=(1.0, 1.0))
+    unit_scales = tm.edit(tiny_model, image, instruction, s_image=1.0, s_text=1.0, steps=5, guidance_interval=(0.0, 1.0))
+    np.testing.assert_allclose(never, unit_scales, atol=1e-9)     # s = 1, 1 leaves only the full condition (Eq. 9.4)
+    always = tm.edit(tiny_model, image, instruction, s_image=3.0, s_text=5.0, steps=5, guidance_interval=(0.0, 1.0))
+    default = tm.edit(tiny_model, image, instruction, s_image=3.0, s_text=5.0, steps=5)
+    assert not np.allclose(always, never) and not np.allclose(default, always)
+
+
+@pytest.mark.parametrize("interval", [(0.5, 0.2), (-0.1, 1.0), (0.0, 1.5), (0.3,), "low", None])
+def test_bad_guidance_interval_is_named(tiny_model, examples, interval):
+    with pytest.raises(ValueError, match="guidance_interval"):
+        tm.edit(tiny_model, examples[0].image, examples[0].instruction, steps=2, guidance_interval=interval)
 
 
 def test_edit_trace_records_the_sampling(tiny_model, examples):
