@@ -708,11 +708,16 @@ def train(config: ToyConfig = DEFAULT_CONFIG, seed: int = 0, steps=None, seconds
 # Saving and loading
 # ---------------------------------------------------------------------------------------------
 
-def save(model: ToyMGIE, path) -> Path:
-    """Write the weights (as float32) and the config to a compressed .npz (deterministic bytes)."""
+def save(model: ToyMGIE, path, dtype=np.float32) -> Path:
+    """Write the weights (as ``dtype``: float32, or float16 for the ablations' smaller files), the
+    config and the training history to a compressed .npz (deterministic bytes)."""
     path = Path(path)
+    if np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float16)):
+        raise ValueError(f"dtype must be float32 or float16, got {dtype}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {f"param/{k}": np.asarray(v, dtype=np.float32) for k, v in sorted(model.params.items())}
+    arrays = {f"param/{k}": np.asarray(v, dtype=dtype) for k, v in sorted(model.params.items())}
+    for name, values in sorted(model.history.items()):
+        arrays[f"history/{name}"] = np.asarray(values, dtype=np.float32)
     arrays["config"] = np.array(model.config.to_json())
     arrays["meta"] = np.array(json.dumps({"seed": model.seed, "steps": model.steps}))
     with open(path, "wb") as handle:
@@ -729,7 +734,9 @@ def load(path) -> ToyMGIE:
         config = ToyConfig.from_json(str(data["config"]))
         meta = json.loads(str(data["meta"]))
         params = {k[len("param/"):]: data[k].astype(np.float64) for k in data.files if k.startswith("param/")}
-    return ToyMGIE(config, params, {}, meta["seed"], meta["steps"])
+        history = {k[len("history/"):]: data[k].astype(np.float64).tolist() for k in data.files
+                   if k.startswith("history/")}
+    return ToyMGIE(config, params, history, meta["seed"], meta["steps"])
 
 
 def load_pretrained() -> ToyMGIE:
@@ -737,6 +744,31 @@ def load_pretrained() -> ToyMGIE:
     if not PRETRAINED_PATH.exists():
         raise ValueError(f"the shipped weights {PRETRAINED_PATH} are missing; run `make train`")
     return load(PRETRAINED_PATH)
+
+
+#: The trained ablations of chapter 14, each trained like the shipped model (same seed and steps)
+#: with one thing taken away. "No guidance" and the (s_V, s_X) grid need no training: they are
+#: the shipped model sampled differently.
+ABLATIONS = {
+    "no expressive instruction": dataclasses.replace(DEFAULT_CONFIG, expressive=False),
+    "no visual tokens": dataclasses.replace(DEFAULT_CONFIG, condition="instruction"),
+    "noise prediction": dataclasses.replace(DEFAULT_CONFIG, prediction="eps", residual=False),
+}
+
+
+def ablation_path(name: str) -> Path:
+    """Where the weights of ablation ``name`` (a key of :data:`ABLATIONS`) are shipped."""
+    if name not in ABLATIONS:
+        raise ValueError(f"name must be one of {list(ABLATIONS)}, got {name!r}")
+    return PRETRAINED_PATH.with_name("toy_mgie_" + name.replace(" ", "_") + ".npz")
+
+
+def load_ablation(name: str) -> ToyMGIE:
+    """The shipped weights of ablation ``name`` (``make train`` reproduces them too)."""
+    path = ablation_path(name)
+    if not path.exists():
+        raise ValueError(f"the ablation weights {path} are missing; run `make train`")
+    return load(path)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -108,6 +108,24 @@ def test_save_and_load_round_trip_with_deterministic_bytes(tiny_model, tmp_path)
     assert loaded.config == TINY and loaded.steps == 40 and loaded.seed == 0
     for k, v in tiny_model.params.items():
         np.testing.assert_array_equal(loaded.params[k], v.astype(np.float32).astype(np.float64))
+    assert set(loaded.history) == {"l_ins", "l_edit", "lr", "seconds"}
+    np.testing.assert_allclose(loaded.history["l_edit"], tiny_model.history["l_edit"], rtol=1e-6)
+    half = tm.load(tm.save(tiny_model, tmp_path / "c.npz", dtype=np.float16))
+    for k, v in tiny_model.params.items():
+        np.testing.assert_array_equal(half.params[k], v.astype(np.float16).astype(np.float64))
+    with pytest.raises(ValueError, match="dtype"):
+        tm.save(tiny_model, tmp_path / "d.npz", dtype=np.int8)
+
+
+def test_ablations_differ_from_the_default_in_one_setting_each():
+    import dataclasses
+    default = dataclasses.asdict(tm.DEFAULT_CONFIG)
+    for name, config in tm.ABLATIONS.items():
+        changed = {k for k, v in dataclasses.asdict(config).items() if v != default[k]}
+        assert changed and changed <= {"expressive", "condition", "prediction", "residual"}, name
+        assert tm.ablation_path(name).parent == tm.PRETRAINED_PATH.parent
+    with pytest.raises(ValueError, match="name"):
+        tm.load_ablation("no such ablation")
 
 
 def test_edit_outputs_an_image_and_is_deterministic(tiny_model, examples):
