@@ -6,9 +6,10 @@ the seed's printing precision: a value printed with d decimals agrees when
 
     |printed - computed| <= 0.5 * 10^-d                        (Eq. 7.1)
 
-(:func:`mgie_lessons.printed.compare_printed`), and a printed matrix agrees only when it also
-has the computed shape. Everything here is computed on demand from :mod:`mgie_lessons.walkthrough`
-(the printed values) and the chapter modules (the computed ones).
+(:mod:`mgie_lessons.printed`, which every chapter uses to say "agrees" or "differs, and how"),
+and a printed matrix agrees only when it also has the computed shape. Everything here is computed
+on demand from :mod:`mgie_lessons.walkthrough` (the printed values) and the chapter modules (the
+computed ones).
 """
 
 from __future__ import annotations
@@ -17,26 +18,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import attention, diffusion, ffn, losses, walkthrough, tokens
-from .printed import PrintedComparison, compare_printed, printed_array, printed_row_lengths, printed_row_sums
+from . import diffusion, ffn, losses, pipeline, walkthrough
+from .printed import (PrintedComparison, compare_printed, describe_comparison, describe_differences, describe_shape,
+                      number_verdict, printed_array, printed_row_sums)
 
 __all__ = ["Erratum", "STATUSES", "CHAPTERS", "errata", "errata_for_chapter", "status_counts",
-           "describe_shape", "attention_internal_inconsistencies", "markdown_table"]
+           "attention_internal_inconsistencies", "markdown_table"]
 
 #: "agrees": printed = computed at printing precision; "differs": it does not; "undefined": the
 #: seed names or uses something it never defines, so there is nothing to compute it against.
 STATUSES = ("agrees", "differs", "undefined")
 
-#: chapter number -> (notebook, title), for the links in the errata table.
-CHAPTERS = {
-    1: ("01_tokens", "Tokenization and embedding"),
-    2: ("02_attention", "Self-attention"),
-    3: ("03_ffn", "Feed-forward network"),
-    4: ("04_visual_tokens", "Visual tokens"),
-    5: ("05_diffusion", "Diffusion denoising"),
-    6: ("06_losses", "Losses"),
-    11: ("11_blending", "Progressive Feature Blending and Cross-Attention Masking"),
-}
+#: The chapters with rows in the table: number -> :class:`~mgie_lessons.pipeline.Chapter` (notebook,
+#: title) from the one chapter table, :data:`mgie_lessons.pipeline.CHAPTERS`.
+CHAPTERS = {chapter.number: chapter for chapter in pipeline.CHAPTERS if chapter.number in (1, 2, 3, 4, 5, 6, 11)}
 
 
 @dataclass(frozen=True)
@@ -57,30 +52,6 @@ class Erratum:
         return self.status == "agrees"
 
 
-def describe_shape(printed) -> str:
-    """'10 x 2' for a rectangular printed matrix, else rows and the entries per row."""
-    lengths = printed_row_lengths(printed)
-    if len(set(lengths)) == 1:
-        return f"{len(lengths)} x {lengths[0]}"
-    counts = {}
-    for length in lengths:
-        counts[length] = counts.get(length, 0) + 1
-    parts = ", ".join(f"{count} of {length}" for length, count in sorted(counts.items(), reverse=True))
-    return f"{len(lengths)} rows ({parts} entries)"
-
-
-def _matrix_status(comparison: PrintedComparison) -> str:
-    return "agrees" if comparison.agrees else "differs"
-
-
-def _disagreement_text(comparison: PrintedComparison) -> str:
-    n = comparison.computed_shape[0] * comparison.computed_shape[1]
-    text = f"{len(comparison.disagreements)} of the {n} entries differ"
-    if comparison.disagreements:
-        text += f" (largest by {comparison.max_abs_difference:.3g})"
-    return text
-
-
 def _first_disagreement(comparison: PrintedComparison) -> str:
     if not comparison.disagreements:
         return ""
@@ -91,7 +62,8 @@ def _first_disagreement(comparison: PrintedComparison) -> str:
 # --- chapter 1 -------------------------------------------------------------------------------
 
 def _chapter1() -> list[Erratum]:
-    words, X = tokens.embed(walkthrough.INSTRUCTION)
+    run = pipeline.seed_run()
+    words, X = run.words, run.X
     x_cmp = compare_printed(walkthrough.PRINTED_X_EMBEDDED, X)
     return [
         Erratum("tokens", 1, "2.1.2", "token list", "announced ('broken down into the following tokens:'), "
@@ -102,7 +74,7 @@ def _chapter1() -> list[Erratum]:
                 f"{[i + 1 for i, w in enumerate(words) if w == 'the']} and shares one row", "agrees",
                 "Listing 'the' twice with the same vector is harmless, but a table has one row per word."),
         Erratum("x-embedded", 1, "2.1.2", "X_embedded", describe_shape(walkthrough.PRINTED_X_EMBEDDED),
-                f"{X.shape[0]} x {X.shape[1]}; {_disagreement_text(x_cmp)}", _matrix_status(x_cmp),
+                f"{X.shape[0]} x {X.shape[1]}; {describe_differences(x_cmp)}", x_cmp.verdict,
                 "Correct."),
     ]
 
@@ -128,8 +100,7 @@ def attention_internal_inconsistencies() -> dict[str, int]:
 
 
 def _chapter2() -> list[Erratum]:
-    _, X = tokens.embed(walkthrough.INSTRUCTION)
-    result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
+    result = pipeline.seed_run().attention
     qk = compare_printed(walkthrough.PRINTED_QK_T, result.scores)
     scaled = compare_printed(walkthrough.PRINTED_SCALED_SCORES, result.scaled_scores)
     weights = compare_printed(walkthrough.PRINTED_ATTENTION_WEIGHTS, result.weights)
@@ -137,21 +108,20 @@ def _chapter2() -> list[Erratum]:
     output = compare_printed(walkthrough.PRINTED_ATTENTION_OUTPUT, result.output)
     sums = printed_row_sums(walkthrough.PRINTED_ATTENTION_WEIGHTS)
     inconsistent = attention_internal_inconsistencies()
-    sqrt_cmp = compare_printed(((walkthrough.PRINTED_SQRT_D_K,),), [[np.sqrt(walkthrough.D_K)]])
     return [
         Erratum("qk-t", 2, "2.1.3", "Q K^T", describe_shape(walkthrough.PRINTED_QK_T),
-                f"10 x 10; in the first 10 printed rows {_disagreement_text(qk)}", "differs",
+                f"10 x 10; in the first 10 printed rows {describe_differences(qk)}", "differs",
                 f"{qk.extra_rows} rows too many, {sum(1 for n in qk.row_lengths if n != 10)} rows of the wrong "
                 "length, and wrong dot products" + _first_disagreement(qk) + "."),
         Erratum("sqrt-dk", 2, "2.1.3", "sqrt(d_k)", f"{walkthrough.PRINTED_SQRT_D_K:g}", f"{np.sqrt(walkthrough.D_K):.6f}",
-                _matrix_status(sqrt_cmp), "Rounded to three decimals; fine."),
+                number_verdict(walkthrough.PRINTED_SQRT_D_K, np.sqrt(walkthrough.D_K)), "Rounded to three decimals; fine."),
         Erratum("scaled-scores", 2, "2.1.3", "Q K^T / sqrt(d_k)", describe_shape(walkthrough.PRINTED_SCALED_SCORES),
-                f"10 x 10; {_disagreement_text(scaled)}", "differs",
+                f"10 x 10; {describe_differences(scaled)}", "differs",
                 f"Inherits the wrong Q K^T, and {inconsistent['scaled_vs_own_scores']} entries are not even "
                 "the seed's own Q K^T divided by 1.414" + _first_disagreement(scaled) + "."),
         Erratum("attention-weights", 2, "2.1.3", "softmax(Q K^T / sqrt(d_k))",
                 f"{describe_shape(walkthrough.PRINTED_ATTENTION_WEIGHTS)}; row sums from {sums.min():.3f} to {sums.max():.3f}",
-                f"10 x 10; every row sums to 1; {_disagreement_text(weights)}", "differs",
+                f"10 x 10; every row sums to 1; {describe_differences(weights)}", "differs",
                 "Softmax rows must sum to 1 (Eq. 2.4); the printed rows do not, and the true weights are all "
                 f"close to 1/10 (from {result.weights.min():.4f} to {result.weights.max():.4f})."),
         Erratum("weights-in-product", 2, "2.1.3", "weights reprinted in softmax(...) . V",
@@ -162,7 +132,7 @@ def _chapter2() -> list[Erratum]:
                 "10 x 2 (V = X)", "differs",
                 f"{v_cmp.extra_rows} rows of weight-like numbers are appended to V, and a row of X is missing."),
         Erratum("attention-output", 2, "2.1.3", "Attention(Q, K, V)", describe_shape(walkthrough.PRINTED_ATTENTION_OUTPUT),
-                f"10 x 2; {_disagreement_text(output)}", _matrix_status(output),
+                f"10 x 2; {describe_differences(output)}", output.verdict,
                 "Follows from the wrong weights: the true output is nearly the mean of V's rows for every "
                 f"token ({result.output.mean(axis=0).round(3).tolist()})" + _first_disagreement(output) + "."),
     ]
@@ -187,7 +157,7 @@ def _chapter3() -> list[Erratum]:
     printed = printed_array
     W1, b1, W2, b2 = (np.asarray(m, dtype=float) for m in (walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2))
     x_att = printed(walkthrough.PRINTED_ATTENTION_OUTPUT)
-    truth = ffn.feed_forward(ffn.seed_ffn_input("computed"), W1, b1, W2, b2)
+    truth = pipeline.seed_run().ffn
     xw1_own, xw1_true = _own_and_true(walkthrough.PRINTED_FFN_XW1, x_att @ W1, truth.pre_activation - b1)
     xw1_pattern = _fraction_explained(walkthrough.PRINTED_FFN_XW1, np.outer(x_att[:, 0] * W1.sum(), np.ones(2)))
     pre_own, pre_true = _own_and_true(walkthrough.PRINTED_FFN_PRE_ACTIVATION, printed(walkthrough.PRINTED_FFN_XW1) + b1,
@@ -203,8 +173,8 @@ def _chapter3() -> list[Erratum]:
         return "agrees" if own.agrees and true.agrees else "differs"
 
     def both(own: PrintedComparison, true: PrintedComparison) -> str:
-        return (f"from the seed's own previous step: {_disagreement_text(own)}; "
-                f"from the true attention output: {_disagreement_text(true)}")
+        return (f"from the seed's own previous step: {describe_comparison(own)}; "
+                f"from the true attention output: {describe_comparison(true)}")
 
     return [
         Erratum("ffn-xw1", 3, "2.2", "X_attention W_1", describe_shape(walkthrough.PRINTED_FFN_XW1), both(xw1_own, xw1_true),
@@ -245,8 +215,7 @@ def _chapter4() -> list[Erratum]:
 
 
 def _chapter5() -> list[Erratum]:
-    start = diffusion.noisy_start(walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE)
-    run = diffusion.denoise(start, walkthrough.ETA, walkthrough.T, diffusion.linear_noise_rule(walkthrough.NOISE_SLOPE))
+    run = pipeline.seed_run().denoising
     printed = tuple(walkthrough.PRINTED_TRAJECTORY[t] for t in range(walkthrough.T, -1, -1))
     trajectory_cmp = compare_printed((printed,), np.atleast_2d(np.ravel(run.trajectory)))
     budget = diffusion.noise_budget(walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE, walkthrough.ETA, walkthrough.T,
@@ -260,7 +229,7 @@ def _chapter5() -> list[Erratum]:
                 "0.1 could be a variance (std 0.316) or a standard deviation", "undefined",
                 "The second argument of N is not named, and a fixed 0.1 is used as if it were a draw."),
         Erratum("trajectory", 5, "3.2.2", "z_3 -> z_2 -> z_1 -> z_0", " -> ".join(f"{v:g}" for v in printed),
-                " -> ".join(f"{v:.4g}" for v in np.ravel(run.trajectory)), _matrix_status(trajectory_cmp),
+                " -> ".join(f"{v:.4g}" for v in np.ravel(run.trajectory)), trajectory_cmp.verdict,
                 f"The arithmetic is right; but the update removes {budget.removed:.3g} of noise where "
                 f"{budget.added:.3g} was added, ending at {final:.3g} instead of I = {walkthrough.IMAGE_VALUE:g}."),
     ]
@@ -293,9 +262,9 @@ def _chapter6() -> list[Erratum]:
                 "The noise L_edit compares against is not the noise the example added."),
         Erratum("l-edit", 6, "4.2", "L_edit", " + ".join(f"{v:g}" for v in walkthrough.PRINTED_L_EDIT_TERMS.values())
                 + f" = {walkthrough.PRINTED_L_EDIT:g}", " + ".join(f"{v:.2g}" for v in terms) + f" = {l_edit:.2g}",
-                "agrees" if abs(l_edit - walkthrough.PRINTED_L_EDIT) <= 0.005 else "differs", "Correct for the noise it assumes."),
+                number_verdict(walkthrough.PRINTED_L_EDIT, l_edit, decimals=2), "Correct for the noise it assumes."),
         Erratum("l-all", 6, "4.3", "L_all", f"{walkthrough.PRINTED_L_INS:g} + 0.5 x {walkthrough.PRINTED_L_EDIT:g} = {walkthrough.PRINTED_L_ALL:g}",
-                f"{l_all:.3g}", "agrees" if abs(l_all - walkthrough.PRINTED_L_ALL) <= 0.05 else "differs",
+                f"{l_all:.3g}", number_verdict(walkthrough.PRINTED_L_ALL, l_all),
                 "The arithmetic is right; only its L_ins is wrong. alpha = 0.5 matches MGIE's released code."),
     ]
 

@@ -43,6 +43,11 @@ __all__ = [
     "compare_printed",
     "PrintingDifference",
     "compare_printings",
+    "number_tolerance",
+    "number_verdict",
+    "describe_shape",
+    "describe_differences",
+    "describe_comparison",
 ]
 
 
@@ -202,6 +207,11 @@ class PrintedComparison:
         finite = self.difference[np.isfinite(self.difference)]
         return float(np.max(np.abs(finite))) if finite.size else 0.0
 
+    @property
+    def verdict(self) -> str:
+        """"agrees" (right shape, every entry within Eq. 7.1) or "differs"."""
+        return "agrees" if self.agrees else "differs"
+
 
 def compare_printed(printed, computed, *, tolerance: float | None = None) -> PrintedComparison:
     """Set a hand-printed matrix beside the computed one, entry by entry (Eq. 7.1, chapter 7).
@@ -299,3 +309,67 @@ def compare_printings(first, second, *, tolerance: float = 0.0) -> tuple[Printin
     return tuple(differences)
 
 
+# ---------------------------------------------------------------------------
+# One way to say it: agrees / differs, and how
+# ---------------------------------------------------------------------------
+
+
+def number_tolerance(printed: float, decimals: int | None = None) -> float:
+    """0.5 * 10^-d for one printed number (Eq. 7.1): d is ``decimals``, or else the decimals of
+    ``printed`` as stored (a stored 0.20 reads as 0.2; pass ``decimals=2`` if it was printed "0.20")."""
+    value = check_finite_number(printed, "printed")
+    d = _decimals(value) if decimals is None else check_int(decimals, "decimals", minimum=0)
+    return 0.5 * 10.0 ** -d
+
+
+def number_verdict(printed: float, *computed: float, decimals: int | None = None) -> str:
+    """"agrees" when one printed number is within Eq. 7.1 of a computed value, else "differs".
+
+    Several computed values may be given (different readings of what the seed computes, e.g. two
+    ways of counting mismatches): the number agrees when it agrees with any of them.
+    """
+    if not computed:
+        raise ValueError("computed must give at least one value")
+    tol = number_tolerance(printed, decimals)
+    values = [check_finite_number(c, "computed") for c in computed]
+    return "agrees" if any(abs(float(printed) - c) <= tol + 1e-12 for c in values) else "differs"
+
+
+def _shape_text(lengths: tuple[int, ...], compact: bool) -> str:
+    counts = Counter(lengths)
+    if compact:
+        return ", ".join(f"{count}x{length}" for length, count in sorted(counts.items(), reverse=True))
+    if len(counts) == 1:
+        return f"{len(lengths)} x {lengths[0]}"
+    parts = ", ".join(f"{count} of {length}" for length, count in sorted(counts.items(), reverse=True))
+    return f"{len(lengths)} rows ({parts} entries)"
+
+
+def describe_shape(printed, *, compact: bool = False) -> str:
+    """The shape as printed: "10 x 2" when every row has the same length, else the rows and how many
+    have each length, "27 rows (17 of 8, 1 of 3, 9 of 2 entries)"; ``compact``: "17x8, 1x3, 9x2"
+    (count x entries, longest rows first; "10x2" for a rectangular matrix)."""
+    return _shape_text(printed_row_lengths(printed), compact)
+
+
+def describe_differences(comparison: PrintedComparison) -> str:
+    """How many entries break Eq. 7.1, and by how much: "58 of the 100 entries differ (largest by 0.09)"."""
+    n = comparison.computed_shape[0] * comparison.computed_shape[1]
+    text = f"{len(comparison.disagreements)} of the {n} entries differ"
+    if comparison.disagreements:
+        text += f" (largest by {comparison.max_abs_difference:.3g})"
+    return text
+
+
+def describe_comparison(comparison: PrintedComparison) -> str:
+    """The verdict and how: "agrees", the entries that differ (:func:`describe_differences`), and the
+    shape when it differs ("shape differs: printed 11 x 2 for 10 x 2")."""
+    if comparison.agrees:
+        return "agrees"
+    rows, cols = comparison.computed_shape
+    shape = f"shape differs: printed {_shape_text(comparison.row_lengths, False)} for {rows} x {cols}"
+    if not comparison.disagreements:
+        return f"entries agree, {shape}"
+    if comparison.shape_matches:
+        return describe_differences(comparison)
+    return f"{describe_differences(comparison)}; {shape}"

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from mgie_lessons import errata, walkthrough
+from mgie_lessons import errata, pipeline, walkthrough
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +90,9 @@ def test_errata_for_chapter_filters_and_validates():
         errata.errata_for_chapter(9)
 
 
-def test_describe_shape_names_ragged_rows():
-    assert errata.describe_shape(((1, 2), (3, 4))) == "2 x 2"
-    assert errata.describe_shape(((1, 2), (3,), (4, 5))) == "3 rows (2 of 2, 1 of 1 entries)"
+
+def test_chapters_come_from_the_one_chapter_table(rows):
+    # Exactly the chapters that have rows, each the pipeline's own Chapter (notebook, title).
+    assert set(errata.CHAPTERS) == {row.chapter for row in rows.values()}
+    for number, chapter in errata.CHAPTERS.items():
+        assert chapter is pipeline.chapter(number)

@@ -128,3 +128,58 @@ def test_compare_printings_rejects_bad_input():
         printed.compare_printings(((1.0,),), (("x",),))
     with pytest.raises(ValueError, match="tolerance must be >= 0"):
         printed.compare_printings(((1.0,),), ((1.0,),), tolerance=-0.1)
+
+
+# --- One way to say it: agrees / differs, and how ---
+
+def test_number_tolerance_is_half_a_unit_of_the_last_digit():
+    assert printed.number_tolerance(0.09) == pytest.approx(0.005)
+    assert printed.number_tolerance(1.414) == pytest.approx(0.0005)
+    assert printed.number_tolerance(2.3) == pytest.approx(0.05)
+    # A stored 0.20 reads as 0.2; the seed printed two decimals.
+    assert printed.number_tolerance(0.20, decimals=2) == pytest.approx(0.005)
+
+
+def test_number_verdict_applies_eq_7_1():
+    root = 2 ** 0.5                                           # 1.41421...
+    assert printed.number_verdict(1.414, root) == "agrees"    # 0.00021 <= 0.0005
+    assert printed.number_verdict(1.415, root) == "differs"   # 0.00079 > 0.0005
+    assert printed.number_verdict(1.41, root) == "agrees"     # 0.0042 <= 0.005
+    # Agrees when it agrees with any of several readings of what was computed.
+    assert printed.number_verdict(2.2, 2.0, 0.4) == "differs"
+    assert printed.number_verdict(2.2, 2.0, 2.24) == "agrees"
+    assert printed.number_verdict(0.2, 0.21) == "agrees"
+    assert printed.number_verdict(0.2, 0.21, decimals=2) == "differs"
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: printed.number_verdict(1.0), "computed must give at least one value"),
+    (lambda: printed.number_verdict(float("nan"), 1.0), "printed"),
+    (lambda: printed.number_verdict(1.0, float("inf")), "computed"),
+    (lambda: printed.number_tolerance(1.0, decimals=-1), "decimals must be >= 0"),
+])
+def test_number_verdict_rejects_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_describe_shape_names_ragged_rows():
+    assert printed.describe_shape(((1, 2), (3, 4))) == "2 x 2"
+    assert printed.describe_shape(((1, 2), (3,), (4, 5))) == "3 rows (2 of 2, 1 of 1 entries)"
+    assert printed.describe_shape(((1, 2), (3,), (4, 5)), compact=True) == "2x2, 1x1"
+    assert printed.describe_shape(((1, 2), (3, 4)), compact=True) == "2x2"
+
+
+def test_describe_comparison_says_agrees_or_how_it_differs():
+    toy = printed.compare_printed(TOY_PRINTED, TOY_COMPUTED)
+    # Only 6.0 vs 6.5 is off (by 0.5); rows of 2, 1, 3 and 2 entries where 3 rows of 2 belong.
+    assert printed.describe_differences(toy) == "1 of the 6 entries differ (largest by 0.5)"
+    assert toy.verdict == "differs"
+    assert printed.describe_comparison(toy) == ("1 of the 6 entries differ (largest by 0.5); shape differs: "
+                                                "printed 4 rows (1 of 3, 2 of 2, 1 of 1 entries) for 3 x 2")
+    extra_row = printed.compare_printed(((1.1, 2.2), (3.3, 4.4), (5.5, 6.5), (1.0, 1.0)), TOY_COMPUTED)
+    assert printed.describe_comparison(extra_row) == "entries agree, shape differs: printed 4 x 2 for 3 x 2"
+    wrong_value = printed.compare_printed(((1.1, 2.2), (3.3, 4.4), (5.5, 6.0)), TOY_COMPUTED)
+    assert printed.describe_comparison(wrong_value) == "1 of the 6 entries differ (largest by 0.5)"
+    right = printed.compare_printed(((1.1, 2.2), (3.3, 4.4), (5.5, 6.5)), TOY_COMPUTED)
+    assert right.verdict == printed.describe_comparison(right) == "agrees"

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import attention, printed, walkthrough, tokens
+from .. import pipeline, printed, walkthrough
 from .feedback import Feedback, check_choice
 
 __all__ = ["check_errata_ex_1", "check_errata_ex_2", "SOLUTIONS"]
 
 
 def _qk_comparison():
-    _, X = tokens.embed(walkthrough.INSTRUCTION)
-    return printed.compare_printed(walkthrough.PRINTED_QK_T, attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).scores)
+    return printed.compare_printed(walkthrough.PRINTED_QK_T, pipeline.seed_run().attention.scores)
 
 
 def check_errata_ex_1(answer) -> Feedback:
