@@ -64,11 +64,11 @@ clean:
 .PHONY: student grade train
 
 # --- The toy MGIE (chapter 14 to come): training is never part of `make test` --------------------
-# tools/train_toy_mgie.py trains mgie_lessons.toy_mgie.DEFAULT_CONFIG from PRETRAINED_SEED with one
-# BLAS thread (bit-for-bit reproducible) and writes mgie_lessons/data/toy_mgie.npz with its SHA-256
-# and held-out rates.
+# python -m tools.train_toy_mgie trains mgie_lessons.toy_mgie.DEFAULT_CONFIG from PRETRAINED_SEED
+# with one BLAS thread (bit-for-bit reproducible) and writes mgie_lessons/data/toy_mgie.npz with its
+# SHA-256 and held-out rates.
 train: env
-	$(BIN)/python tools/train_toy_mgie.py
+	$(BIN)/python -m tools.train_toy_mgie
 SUBMISSIONS ?= submissions
 GRADES ?= grades.csv
 
@@ -79,6 +79,8 @@ grade: env
 	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.grading $(SUBMISSIONS) --csv $(GRADES)
 
 # --- The website: offline assets, browser/link/determinism checks, benchmark (issue 6) ---------
+# Every tool in tools/ runs as a module from the repository root (python -m tools.<name>): the
+# tools take the repository and the site from the current directory, never from where they live.
 # MathJax (and axe-core for the tests) come from npm,
 # pinned by web/package-lock.json; web/build_assets.py copies what the site serves into
 # web/static/ (listed in html_static_path).
@@ -106,17 +108,17 @@ site-test: build-strict
 	  MGIE_DETERMINISM_REFERENCE=$(CURDIR)/_build/html $(BIN)/python -m pytest tests/browser -q
 
 bench-site: env web-assets
-	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.bench_site --json artifacts/bench_site.json
+	MPLBACKEND=Agg $(BIN)/python -m tools.bench_site --json artifacts/bench_site.json
 
 # Every widget: median recompute + redraw time per update vs re-creating the figure (issue 3).
 bench-widgets: env
 	mkdir -p artifacts
-	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.bench --json artifacts/bench_widgets.json
+	MPLBACKEND=Agg $(BIN)/python -m tools.bench_widgets --json artifacts/bench_widgets.json
 
 # Chapter 13's autograd: forward + backward of one pre-norm transformer block (batch 64, sequence
 # 32, width 64) beside a plain numpy forward pass and, when torch is importable, PyTorch (issue 10).
 bench-autograd: env
 	mkdir -p artifacts
-	$(BIN)/python tools/bench_autograd.py --json artifacts/bench_autograd.json
+	$(BIN)/python -m tools.bench_autograd --json artifacts/bench_autograd.json
 
 bench: bench-widgets bench-site bench-autograd

@@ -1,6 +1,6 @@
 """Benchmark of mgie_lessons.autograd: forward + backward of one pre-norm transformer block.
 
-    .venv/bin/python tools/bench_autograd.py [--json artifacts/bench_autograd.json] [--runs N]
+    .venv/bin/python -m tools.bench_autograd [--json artifacts/bench_autograd.json] [--runs N]
 
 The block (batch 64, sequence 32, width 64, 4 heads, float64), as in GPT-2:
 
@@ -34,15 +34,12 @@ import math
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from mgie_lessons import autograd as ag  # noqa: E402
+from mgie_lessons import autograd as ag
 
 BATCH, SEQUENCE, WIDTH, HEADS = 64, 32, 64, 4
 PARAMETER_NAMES = ("ln1_g", "ln1_b", "W_qkv", "b_qkv", "W_o", "b_o", "ln2_g", "ln2_b", "W_1", "b_1", "W_2", "b_2")

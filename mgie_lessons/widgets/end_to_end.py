@@ -31,7 +31,7 @@ DEFAULTS = {
 #: The figure's density at its display size (CSS pixels per inch) and device pixels per CSS pixel.
 #: 1.5, not HIDPI_SCALE: this is the largest panel (four axes), and at 2 device pixels per CSS
 #: pixel encoding its PNG alone takes most of the 16 ms an update may cost on a busy 2-core
-#: machine (python -m mgie_lessons.bench --cpu end_to_end: about 16 ms at 2, 12 ms at 1.5).
+#: machine (python -m tools.bench_widgets --cpu end_to_end: about 16 ms at 2, 12 ms at 1.5).
 DPI, SCALE = 64, 1.5
 
 #: A reader's drag: small moves of one slider at a time, and a change of T (new axis limits: the

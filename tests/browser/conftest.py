@@ -24,10 +24,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from mgie_lessons.website import (AXE_JS, ROOT, browser_missing, chapter_pages, chromium_context,
-                                  is_local, serve, site_dir, site_pages)
+from tools.website import (axe_js, browser_missing, chapter_pages, chromium_context, is_local, serve,
+                           site_dir, site_pages)
 
-SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "artifacts" / "screenshots"
+AXE_JS = axe_js(REPO)
 
 
 def pytest_configure(config):
@@ -46,7 +48,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def _site_or_reason() -> tuple[Path, str | None]:
-    site = site_dir()
+    site = site_dir(REPO)
     if not (site / "index.html").exists():
         return site, f"no built site at {site}: run `make book` (or set MGIE_SITE_DIR)"
     return site, None
@@ -393,7 +395,7 @@ def _visit(context, base_url: str, page_path: str) -> PageVisit:
     page.on("response", lambda r: r.status >= 400 and visit.failed.append((r.url, r.status)))
     try:
         page.goto(base_url + page_path, wait_until="load", timeout=60_000)
-        target = redirect_target(site_dir() / page_path)
+        target = redirect_target(site_dir(REPO) / page_path)
         if target is not None:
             # index.html is a meta-refresh redirect to the first chapter: check the page the
             # reader lands on (the redirect itself is checked by the link test).

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 
-from mgie_lessons.website import ROOT
+REPO = Path(__file__).resolve().parents[2]
 
 # (name, pattern, why it varies). Replacements keep the structure: ids are renumbered in order of
 # first appearance, so two pages that differ in anything but the random ids still differ.
@@ -73,7 +73,7 @@ def _build(output: Path) -> Path:
     command = [str(Path(sys.executable).parent / "jupyter-book"), "build", "--all", "--path-output", str(output)]
     if os.environ.get("MGIE_TOC"):
         command += ["--toc", os.environ["MGIE_TOC"]]
-    result = subprocess.run(command + ["."], cwd=ROOT, capture_output=True, text=True,
+    result = subprocess.run(command + ["."], cwd=REPO, capture_output=True, text=True,
                             env={**os.environ, "MPLBACKEND": "Agg"})
     assert result.returncode == 0, f"build into {output} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return output / "_build" / "html"

@@ -10,10 +10,13 @@ is shown), MathJax output, axe-core, alt text, control labels, and a screenshot 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from mgie_lessons.website import AXE_JS, is_local, shorten
+from tools.website import axe_js, is_local, shorten
+
+AXE_JS = axe_js(Path(__file__).resolve().parents[2])
 
 # Console messages that are known and harmless, each with its reason. Anything else logged at
 # error level (or thrown and not caught) fails the page.

@@ -1,6 +1,7 @@
 """Benchmark the website: build times, nbval time and what each page transfers.
 
-Run ``python -m mgie_lessons.bench_site`` (or ``make bench-site``, part of ``make bench``).
+Run ``python -m tools.bench_site`` from the repository root (or ``make bench-site``, part of
+``make bench``); ``--root`` names another checkout.
 
 1. **Clean build with execution**: ``jupyter-book build --all`` into a new temporary output
    folder, so every notebook is executed (the execution cache lives in the output folder).
@@ -36,7 +37,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
-from .website import ROOT, browser_missing, chapter_pages, chromium_context, serve, site_pages
+from tools.website import browser_missing, chapter_pages, chromium_context, serve, site_pages
 
 TARGET_CLEAN_S = 90.0
 TARGET_CACHED_S = 15.0
@@ -51,24 +52,26 @@ def _bin(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
-def _timed(command: list[str], log: Path) -> tuple[float, int]:
+def _timed(command: list[str], root: Path, log: Path) -> tuple[float, int]:
     started = time.perf_counter()
     with log.open("w") as out:
-        result = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        result = subprocess.run(command, cwd=root, stdout=out, stderr=subprocess.STDOUT,
                                 env={**os.environ, "MPLBACKEND": "Agg"})
     return time.perf_counter() - started, result.returncode
 
 
-def build(output: Path, toc: str | None, log: Path) -> tuple[float, int]:
+def build(root: Path, output: Path, toc: str | None, log: Path) -> tuple[float, int]:
+    """Time ``jupyter-book build --all`` of the book at ``root`` into ``output``."""
     command = [_bin("jupyter-book"), "build", "--all", "--path-output", str(output)]
     if toc:
         command += ["--toc", toc]
-    return _timed(command + ["."], log)
+    return _timed(command + ["."], root, log)
 
 
-def nbval(log: Path) -> tuple[float, int]:
-    notebooks = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "book").glob("*.ipynb"))
-    return _timed([sys.executable, "-m", "pytest", *NBVAL_FLAGS, *notebooks], log)
+def nbval(root: Path, log: Path) -> tuple[float, int]:
+    """Time nbval over every notebook of ``root/book``, as ``make nbval`` runs it."""
+    notebooks = sorted(str(p.relative_to(root)) for p in (root / "book").glob("*.ipynb"))
+    return _timed([sys.executable, "-m", "pytest", *NBVAL_FLAGS, *notebooks], root, log)
 
 
 # --- page weight ------------------------------------------------------------------------------
@@ -169,6 +172,7 @@ def _mark(ok: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", default=".", help="the repository to build (default: the current directory)")
     parser.add_argument("--toc", help="a _toc.yml to build with instead of the book's (development)")
     parser.add_argument("--skip-nbval", action="store_true", help="do not time nbval")
     parser.add_argument("--site", help="measure page weights of this built site and skip the builds")
@@ -176,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary build folder")
     args = parser.parse_args(argv)
 
+    root = Path(args.root).resolve()
+    if not (args.site and args.skip_nbval) and not (root / "_toc.yml").exists():
+        parser.error(f"{root} has no _toc.yml: run from the repository root or pass --root")
     results: dict = {"cpus": os.cpu_count()}
     workdir = Path(tempfile.mkdtemp(prefix="mgie-bench-site-"))
     try:
@@ -183,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             site = Path(args.site).resolve()
         else:
             output = workdir / "out"
-            clean_s, clean_rc = build(output, args.toc, workdir / "clean-build.log")
-            cached_s, cached_rc = build(output, args.toc, workdir / "cached-build.log")
+            clean_s, clean_rc = build(root, output, args.toc, workdir / "clean-build.log")
+            cached_s, cached_rc = build(root, output, args.toc, workdir / "cached-build.log")
             results["clean_build_s"], results["cached_rebuild_s"] = round(clean_s, 1), round(cached_s, 1)
             print(f"clean build with execution : {clean_s:6.1f} s  (target <= {TARGET_CLEAN_S:.0f} s: {_mark(clean_s <= TARGET_CLEAN_S)})"
                   + ("" if clean_rc == 0 else f"  [exit {clean_rc}, log kept in {workdir}]"))
@@ -194,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.keep = True
             site = output / "_build" / "html"
         if not args.skip_nbval:
-            nbval_s, nbval_rc = nbval(workdir / "nbval.log")
+            nbval_s, nbval_rc = nbval(root, workdir / "nbval.log")
             results["nbval_s"] = round(nbval_s, 1)
             print(f"nbval (every notebook)     : {nbval_s:6.1f} s" + ("" if nbval_rc == 0 else f"  [exit {nbval_rc}, log in {workdir}]"))
             if nbval_rc:

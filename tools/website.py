@@ -1,8 +1,10 @@
 """Helpers for checking the built website: list its pages, serve it, drive headless Chromium.
 
 Used by the browser tests (``tests/browser/``) and the site benchmark
-(``python -m mgie_lessons.bench_site``). Standard library only at import time; Playwright is
+(``python -m tools.bench_site``). Standard library only at import time; Playwright is
 imported by the caller, so a machine without it can still list pages and serve the site.
+Nothing here knows where the repository is: the functions that need it take its root as an
+argument (default: the current directory, where the Makefile runs every tool).
 
 The browser is Debian's Chromium (``apt-get install chromium``), driven by the Python
 Playwright package. Never run ``playwright install``: it downloads a browser build, which this
@@ -23,8 +25,6 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SITE = ROOT / "_build" / "html"
 CHROMIUM = os.environ.get("MGIE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -36,18 +36,25 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-AXE_JS = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+#: Where jupyter-book writes the site and where npm puts axe-core, relative to the repository root.
+SITE_FOLDER = Path("_build") / "html"
+AXE_SCRIPT = Path("web") / "node_modules" / "axe-core" / "axe.min.js"
 # Folders of the built site that hold assets, not pages.
 NOT_PAGES = {"_static", "_sources", "_images", "_downloads", "_panels_static"}
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
-__all__ = ["ROOT", "DEFAULT_SITE", "CHROMIUM", "CHROMIUM_ARGS", "AXE_JS", "site_dir", "site_pages",
-           "chapter_pages", "is_local", "shorten", "serve", "browser_missing", "chromium_context"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "site_dir", "axe_js", "site_pages", "chapter_pages", "is_local",
+           "shorten", "serve", "browser_missing", "chromium_context"]
 
 
-def site_dir() -> Path:
-    """The built site: ``$MGIE_SITE_DIR`` if set, else ``_build/html``."""
-    return Path(os.environ.get("MGIE_SITE_DIR", DEFAULT_SITE)).resolve()
+def site_dir(root: str | Path = ".") -> Path:
+    """The built site: ``$MGIE_SITE_DIR`` if set, else ``_build/html`` under the repository ``root``."""
+    return Path(os.environ.get("MGIE_SITE_DIR") or Path(root) / SITE_FOLDER).resolve()
+
+
+def axe_js(root: str | Path = ".") -> Path:
+    """axe-core's script as ``make web-assets`` installs it (npm ci in web/) under the repository ``root``."""
+    return (Path(root) / AXE_SCRIPT).resolve()
 
 
 def site_pages(site: Path) -> list[str]:

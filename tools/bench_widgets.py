@@ -1,6 +1,7 @@
 """Benchmark every chapter's widget panel: recompute + redraw time per update.
 
-Run ``python -m mgie_lessons.bench`` (or ``make bench``). For each module
+Run ``python -m tools.bench_widgets [--cpu] [widget ...]`` from the repository root (or
+``make bench-widgets``, part of ``make bench``). For each module
 ``mgie_lessons.widgets.<topic>`` that defines ``make_panel``, ``BENCH_SETTINGS`` and
 ``render_from_scratch``, it cycles the panel through its settings many times (each update:
 recompute with the package, mutate the figure's artists, render the PNG the reader sees) and
@@ -51,7 +52,7 @@ class WidgetTiming:
 
 def benchable_widget_modules() -> list[str]:
     """Names of the widget modules that provide the benchmark hooks."""
-    from . import widgets
+    from mgie_lessons import widgets
 
     names = []
     for info in pkgutil.iter_modules(widgets.__path__):
@@ -104,7 +105,7 @@ def time_widget(name: str, updates: int = 60, baseline_runs: int = 20, clock: st
 
 def _picture(panel) -> str:
     """The size of the panel's PNG and its device pixels per CSS pixel, e.g. "777x648 @2x"."""
-    from .plots.common import pixel_scale, png_size
+    from mgie_lessons.plots.common import pixel_scale, png_size
 
     if panel.figure is None or not panel.image.value:
         return ""
