@@ -165,7 +165,7 @@ class ToyConfig:
     p_drop: float = 0.1
     edit_weight: float = 0.5
     residual: bool = True
-    full_res_attention: bool = False
+    full_res_attention: bool = True
     noise_draws: int = 1
     t_power: float = 2.0
     expressive: bool = True
