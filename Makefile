@@ -78,10 +78,10 @@ SUBMISSIONS ?= submissions
 GRADES ?= grades.csv
 
 student: env
-	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.student_edition --out _build/student
+	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.teaching.student_edition --out _build/student
 
 grade: env
-	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.grading $(SUBMISSIONS) --csv $(GRADES)
+	MPLBACKEND=Agg $(BIN)/python -m mgie_lessons.teaching.grading $(SUBMISSIONS) --csv $(GRADES)
 
 # --- The website: offline assets, browser/link/determinism checks, benchmark (issue 6) ---------
 # Every tool in tools/ runs as a module from the repository root (python -m tools.<name>): the

@@ -248,14 +248,12 @@ def write_fake_book(root: Path) -> FakeBook:
     book.mkdir(exist_ok=True)
     shutil.copy2(REPO / "_config.yml", root / "_config.yml")
     # Local Sphinx extensions the real config loads (e.g. web/mgie_site.py) come along.
-    from mgie_lessons.student_edition import _local_extension_paths, _read_yaml
+    import yaml
 
-    for relative in _local_extension_paths(REPO, _read_yaml(REPO / "_config.yml")):
-        (root / relative).parent.mkdir(parents=True, exist_ok=True)
-        if (REPO / relative).is_dir():
-            shutil.copytree(REPO / relative, root / relative)
-        else:
-            shutil.copy2(REPO / relative, root / relative)
+    extensions = yaml.safe_load((REPO / "_config.yml").read_text())["sphinx"].get("local_extensions", {})
+    for name, folder in extensions.items():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / folder / f"{name}.py", root / folder / f"{name}.py")
     shutil.copy2(REPO / "book" / "references.bib", book / "references.bib")
     (root / "_toc.yml").write_text(textwrap.dedent("""
         format: jb-book

@@ -1,7 +1,7 @@
 """The exercise catalogue: the registry's reader, then the rules every chapter's exercises follow.
 
 The first half tests mgie_lessons/exercises/registry.py on known text and a fake chapter. The
-second half checks the real book: every chapter notebook (except 00 introduction and 07 errata)
+second half checks the real book: every chapter notebook (pipeline.CHAPTERS, except 07 errata)
 has >= 4 exercises with a label, 1-3 stars and a time; every exercise has a dropdown solution in
 a cell tagged `solution`; every checker a notebook names exists; every SOLUTIONS entry passes its
 checker; every checker has a SOLUTIONS entry and an exercise; the book has >= 30 exercises.
@@ -26,7 +26,7 @@ from teaching_fixtures import toy_chapter, write_exercises_package  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO / "book"
-NOT_CHAPTERS = ("00", "07")  # introduction and errata: no exercises required
+NOT_CHAPTERS = ("07_errata.ipynb",)  # errata: no exercises required
 MIN_EXERCISES_PER_CHAPTER = 4
 MIN_EXERCISES_IN_BOOK = 30
 
@@ -131,7 +131,7 @@ def test_difficulty_and_time_variants():
 
 
 def test_catalogue_kinds_and_table_formats(toy_book):
-    table = registry.catalogue_table(toy_book, package="toy_exercises")
+    table = registry.catalogue_table(toy_book, package="toy_exercises", chapters=["01_toy.ipynb"])
     kinds = {row.label: row.kind for row in table.rows}
     assert kinds == {"toy-ex-1": "choice", "toy-ex-2": "number", "toy-ex-3": "function",
                      "toy-ex-4": "matrix", "toy-ex-5": "exploration"}
@@ -168,12 +168,30 @@ def test_registry_command_line(toy_book, capsys):
     assert capsys.readouterr().out.startswith("label,chapter")
 
 
+def test_the_book_folder_is_found_from_toc_upward_or_named(tmp_path, monkeypatch, capsys):
+    assert registry.find_book_dir(BOOK) == registry.find_book_dir(REPO) == BOOK
+    monkeypatch.chdir(BOOK)  # as when a notebook runs
+    assert registry.find_book_dir() == BOOK
+    with pytest.raises(FileNotFoundError, match="_toc.yml"):
+        registry.find_book_dir(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        registry.main(["--csv"])
+    assert "no _toc.yml" in capsys.readouterr().err
+
+
+def test_chapter_notebooks_are_the_chapter_table_in_book_order():
+    from mgie_lessons.pipeline import CHAPTERS
+
+    assert [p.name for p in registry.chapter_notebooks(BOOK)] == [c.notebook for c in CHAPTERS]
+
+
 # ------------------------------------------------------------------------------------------
 # The real book
 # ------------------------------------------------------------------------------------------
 
-ALL_NOTEBOOKS = registry.chapter_notebooks(BOOK)
-CHAPTERS = [p for p in ALL_NOTEBOOKS if p.name[:2] not in NOT_CHAPTERS]
+ALL_NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))   # the introduction and the instructor guide too
+CHAPTERS = [p for p in registry.chapter_notebooks(BOOK) if p.name not in NOT_CHAPTERS]
 MODULES = registry.exercise_modules()
 CHECKERS = registry.all_checkers(modules=MODULES)
 SOLUTIONS = registry.all_solutions(modules=MODULES)
@@ -240,7 +258,7 @@ def test_every_exercise_has_a_tagged_dropdown_solution(path):
 
 @pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: p.name)
 def test_no_solution_outside_a_solution_cell(path):
-    """Every notebook, chapters 00 and 07 too: a {solution} in an untagged cell would be shown."""
+    """Every notebook, not only chapters: a {solution} in an untagged cell would be shown."""
     report = REPORTS[path.name]
     untagged = [s.cell for s in report.solutions if not s.tagged]
     assert not untagged, f"{path.name}: {{solution}} in untagged cells {untagged}"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mgie_lessons.exercises.feedback import (check_matrix, check_number, describe_difference,
+from mgie_lessons.exercises.feedback import (Feedback, check_choice, check_matrix, check_number, describe_difference,
                                              precision_tolerance)
 
 
@@ -62,3 +62,22 @@ def test_mistakes_are_recognised_at_the_stated_precision():
     assert not feedback.correct and feedback.message == "a third"
     feedback = check_matrix([0.333, 1], [0.5, 1], mistakes=[([1 / 3, 1], "a third")], sig_figs=3)
     assert feedback.message == "a third"
+
+
+HINTS_AS_PRINTED = {"A": "A is wrong.", "B": "B is right.", "C": "C is wrong."}   # the book prints **A.**
+
+
+@pytest.mark.parametrize("hints, correct", [(HINTS_AS_PRINTED, "B"),
+                                            ({k.lower(): v for k, v in HINTS_AS_PRINTED.items()}, "b")])
+def test_check_choice_reads_a_letter_however_the_book_prints_it(hints, correct):
+    for answer in ("B", "b", " (b) ", "B.", "**B.**"):
+        assert check_choice(answer, correct, hints) == Feedback(True, "B is right.")
+    assert check_choice("c", correct, hints) == Feedback(False, "C is wrong.")
+    for answer in ("E", "", "BC", 2, None):
+        feedback = check_choice(answer, correct, hints)
+        assert not feedback and "Answer with one letter out of" in feedback.message
+
+
+def test_check_choice_rejects_a_correct_letter_that_is_not_offered():
+    with pytest.raises(ValueError, match="correct"):
+        check_choice("a", "b", HINTS_AS_PRINTED)

@@ -18,9 +18,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mgie_lessons import grading
+from mgie_lessons.teaching import grading
 from mgie_lessons.exercises import registry
-from mgie_lessons.student_edition import strip_notebook
+from mgie_lessons.teaching.student_edition import student_notebook
 
 sys.path.insert(0, str(Path(__file__).parent))
 import teaching_fixtures as fx  # noqa: E402
@@ -31,7 +31,7 @@ TOY_LABELS = [f"toy-ex-{n}" for n in range(1, 5)]
 
 def _submission(folder: Path, name: str, cells: list[str]) -> Path:
     """The toy chapter as a student gets it (no solutions) plus the student's code cells."""
-    notebook = strip_notebook(fx.toy_chapter(png=b"")).notebook
+    notebook = student_notebook(fx.toy_chapter(png=b""))
     notebook.cells += [nbformat.v4.new_code_cell(source) for source in cells]
     path = folder / f"{name}.ipynb"
     nbformat.write(notebook, str(path))
@@ -184,7 +184,7 @@ def test_command_line_prints_table_and_writes_csv(toy_env, tmp_path):
     (folder / "broken.ipynb").write_text("")
     out_csv = tmp_path / "grades.csv"
     env = {**os.environ, "MPLBACKEND": "Agg"}
-    completed = subprocess.run([sys.executable, "-m", "mgie_lessons.grading", str(folder), "--csv", str(out_csv),
+    completed = subprocess.run([sys.executable, "-m", "mgie_lessons.teaching.grading", str(folder), "--csv", str(out_csv),
                                 "--package", fx.PACKAGE, "--quiet"], capture_output=True, text=True, env=env,
                                timeout=300, cwd=REPO)
     assert completed.returncode == 0, completed.stderr

@@ -119,19 +119,21 @@ def describe_difference(value, expected, tolerance=None, *, rtol: float = 1e-3, 
 
 
 def check_choice(answer, correct: str, hints: dict[str, str]) -> Feedback:
-    """A multiple-choice answer: one letter, compared case-insensitively, "(b)" accepted.
+    """A multiple-choice answer: one letter, as a string, in either case and with or without the
+    book's marks ("b", "(B)", "B." and "**b**" all choose b).
 
-    ``hints`` maps every offered letter to what to say when it is chosen (for the correct letter:
-    why it is right).
+    ``hints`` maps every offered letter, written as the book prints it (``"B"`` where the book
+    prints **B.**, ``"b"`` where it prints (b)), to what to say when it is chosen (for
+    ``correct``: why it is right).
     """
     if correct not in hints:
         raise ValueError(f"correct must be one of the offered letters {sorted(hints)}, got {correct!r}")
-    letter = str(answer).strip().strip("()").strip().lower()
-    if letter == correct:
-        return Feedback(True, hints[correct])
-    if letter in hints:
-        return Feedback(False, hints[letter])
-    return Feedback(False, f"Answer with one letter: {', '.join(sorted(hints))}.")
+    letters = {letter.lower(): letter for letter in hints}
+    chosen = letters.get(answer.strip().strip("()*.").strip().lower()) if isinstance(answer, str) else None
+    if chosen is None:
+        return Feedback(False, f"Answer with one letter out of {', '.join(sorted(hints))}, "
+                               f"as a string (e.g. \"{min(hints)}\").")
+    return Feedback(chosen == correct, hints[chosen])
 
 
 def check_number(answer, expected: float, *, mistakes: Sequence[tuple[float, str]] = (),

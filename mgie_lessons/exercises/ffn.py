@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ffn, walkthrough, tokens
-from .feedback import Feedback, check_function, check_number
+from .feedback import Feedback, check_choice, check_function, check_number
 
 __all__ = [
     "check_ffn_ex_1",
@@ -19,16 +19,6 @@ __all__ = [
     "ex4_answer",
     "SOLUTIONS",
 ]
-
-
-def check_choice(answer, correct: str, hints: dict, *, letters: str = "ABCD") -> Feedback:
-    """A multiple-choice answer: one letter; a specific hint for each wrong letter."""
-    if not isinstance(answer, str) or answer.strip().upper() not in letters:
-        return Feedback(False, f"Answer with one letter out of {', '.join(letters)} (as a string, e.g. \"A\").")
-    letter = answer.strip().upper()
-    if letter == correct:
-        return Feedback(True, hints[correct])
-    return Feedback(False, hints[letter])
 
 
 # --- Exercise 1: why are the two hidden units identical? -------------------------------------

@@ -2,7 +2,7 @@
 
 Two sources are read and matched by exercise label (``<topic>-ex-<n>``):
 
-* the chapter notebooks ``book/NN_<topic>.ipynb``: every ``{exercise}`` directive (its label,
+* the chapter notebooks (those of :data:`mgie_lessons.pipeline.CHAPTERS`): every ``{exercise}`` directive (its label,
   title, and the first line ``**Difficulty:** ★★☆ · **Time:** 10 min``) and every
   ``{solution}`` directive (which cell it sits in, whether that cell is tagged ``solution``,
   whether it is a dropdown);
@@ -11,19 +11,21 @@ Two sources are read and matched by exercise label (``<topic>-ex-<n>``):
   or a correct function).
 
 Used by the instructor guide (the exercise table), the grading tool
-(:mod:`mgie_lessons.grading`), the student edition (:mod:`mgie_lessons.student_edition`) and
+(:mod:`mgie_lessons.teaching.grading`), the student edition
+(:mod:`mgie_lessons.teaching.student_edition`) and
 ``tests/test_exercise_catalogue.py``. Run ``python -m mgie_lessons.exercises.registry`` to print
 the catalogue (``--markdown`` or ``--csv`` for other formats).
 
-A small MyST reader lives here too (:func:`parse_directives`): it finds fenced directives
-(```` ```{name} ````, ```` ````{name} ```` or ``:::{name}``), reads their options and body, and
-skips ordinary code blocks, so an example of the directive syntax inside a code block is not
-mistaken for a real exercise.
+:func:`parse_directives` finds the fenced MyST directives of a piece of markdown with
+markdown-it-py and its ``colon_fence`` plugin (what MyST parses with), skipping ordinary code
+blocks, so an example of the directive syntax inside a code block is not mistaken for a real
+exercise.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import importlib
 import io
@@ -38,7 +40,7 @@ __all__ = [
     "EXERCISE_PACKAGE", "Directive", "parse_directives", "canonical_label", "checker_name_for",
     "label_for_checker", "ExerciseModule", "exercise_modules", "all_checkers", "all_solutions",
     "Exercise", "Solution", "NotebookExercises", "parse_notebook", "chapter_notebooks",
-    "default_book_dir", "cell_tags", "is_solution_cell", "kind_of", "CatalogueRow", "catalogue",
+    "find_book_dir", "CHECKER_MENTION", "cell_tags", "is_solution_cell", "kind_of", "CatalogueRow", "catalogue",
     "CatalogueTable", "catalogue_table",
 ]
 
@@ -46,13 +48,8 @@ EXERCISE_PACKAGE = "mgie_lessons.exercises"
 NOT_EXERCISE_MODULES = {"feedback", "registry"}
 
 # --------------------------------------------------------------------------------------------
-# A small reader for MyST fenced directives
+# MyST fenced directives, read with markdown-it-py (the parser MyST itself is built on)
 # --------------------------------------------------------------------------------------------
-
-_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,}|:{3,})(?P<info>.*)$")
-_DIRECTIVE_INFO = re.compile(r"^\s*\{(?P<name>[A-Za-z][\w:.-]*)\}\s*(?P<argument>.*?)\s*$")
-_OPTION = re.compile(r"^\s*:(?P<key>[A-Za-z][\w-]*):\s?(?P<value>.*)$")
-
 
 @dataclass(frozen=True)
 class Directive:
@@ -77,68 +74,56 @@ class Directive:
         return tuple(str(self.options.get("class", "")).split())
 
 
-def _closing_fence(line: str, char: str, length: int) -> bool:
-    match = re.match(r"^ {0,3}(" + re.escape(char) + r"{" + str(length) + r",})\s*$", line)
-    return match is not None
+@functools.lru_cache(maxsize=1)
+def _markdown_parser():
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.colon_fence import colon_fence_plugin
+
+    return MarkdownIt("commonmark").use(colon_fence_plugin).disable(["inline", "text_join"])  # blocks only
 
 
 def _read_options(lines: list[str]) -> tuple[dict, list[str]]:
+    """The directive's options (``:key: value`` lines, or a ``---`` YAML block) and the body lines."""
+    if lines and lines[0].strip() == "---" and "---" in (line.strip() for line in lines[1:]):
+        import yaml
+
+        close = 1 + [line.strip() for line in lines[1:]].index("---")
+        options = yaml.safe_load("\n".join(lines[1:close])) or {}
+        return {str(k): str(v) for k, v in options.items()}, lines[close + 1:]
     options: dict = {}
-    if lines and lines[0].strip() == "---":
-        for index in range(1, len(lines)):
-            if lines[index].strip() == "---":
-                for option_line in lines[1:index]:
-                    key, _, value = option_line.partition(":")
-                    if key.strip():
-                        options[key.strip()] = value.strip().strip("'\"")
-                return options, lines[index + 1:]
-        return options, lines
     index = 0
-    while index < len(lines):
-        match = _OPTION.match(lines[index])
-        if not match:
-            break
-        options[match["key"]] = match["value"].strip()
+    while index < len(lines) and lines[index].startswith(":") and ":" in lines[index][1:]:
+        key, _, value = lines[index][1:].partition(":")
+        options[key.strip()] = value.strip()
         index += 1
     return options, lines[index:]
 
 
-def _parse_lines(lines: list[str], low: int, high: int, depth: int, found: list[Directive]) -> None:
-    index = low
-    while index < high:
-        match = _FENCE.match(lines[index])
-        if not match:
-            index += 1
-            continue
-        fence, info = match["fence"], match["info"]
-        if fence[0] == "`" and "`" in info:  # an inline code span such as ```x```, not a fence
-            index += 1
-            continue
-        end, closed = high - 1, False
-        for candidate in range(index + 1, high):
-            if _closing_fence(lines[candidate], fence[0], len(fence)):
-                end, closed = candidate, True
-                break
-        directive = _DIRECTIVE_INFO.match(info)
-        if directive:
-            inner = lines[index + 1:end] if closed else lines[index + 1:high]
-            options, body = _read_options(inner)
-            found.append(Directive(directive["name"], directive["argument"], options,
-                                   "\n".join(body), index, end, closed, depth))
-            body_start = index + 1 + (len(inner) - len(body))
-            _parse_lines(lines, body_start, end if closed else high, depth + 1, found)
-        index = end + 1
+def _parse(text: str, offset: int, depth: int, found: list[Directive]) -> None:
+    lines = text.splitlines()
+    for token in _markdown_parser().parse(text):
+        if token.type not in ("fence", "colon_fence") or not token.info.startswith("{") or "}" not in token.info:
+            continue  # ordinary code blocks (```python, ````md) are skipped with their contents
+        name, _, argument = token.info[1:].partition("}")
+        first, after = token.map
+        last = lines[after - 1].strip() if after - 1 > first else ""
+        closed = len(last) >= len(token.markup) and set(last) == {token.markup[0]}
+        inner = token.content.splitlines()
+        options, body = _read_options(inner)
+        found.append(Directive(name.strip(), argument.strip(), options, "\n".join(body),
+                               offset + first, offset + after - 1, closed, depth))
+        _parse("\n".join(body), offset + first + 1 + len(inner) - len(body), depth + 1, found)
 
 
 def parse_directives(text: str) -> list[Directive]:
-    """Every fenced directive in ``text`` (nested ones too), in document order.
+    """Every fenced directive in ``text`` (```` ```{name} ````, ```` ````{name} ```` or
+    ``:::{name}``; nested ones too), in document order.
 
     Ordinary code blocks (```` ```python ````, ```` ````md ````...) are skipped with their
     contents, so examples of directive syntax shown inside them are not reported.
     """
-    lines = text.splitlines()
     found: list[Directive] = []
-    _parse_lines(lines, 0, len(lines), 0, found)
+    _parse(text, 0, 0, found)
     return sorted(found, key=lambda d: d.start)
 
 
@@ -147,7 +132,8 @@ def parse_directives(text: str) -> list[Directive]:
 # --------------------------------------------------------------------------------------------
 
 _CHECKER_NAME = re.compile(r"^check_(?P<topic>[a-z0-9_]+?)_ex_(?P<number>\d+)$")
-_CHECKER_MENTION = re.compile(r"\bcheck_[a-z0-9_]+?_ex_\d+\b")
+#: A checker named anywhere in a text (a notebook cell, a submission): shared with the grader.
+CHECKER_MENTION = re.compile(r"\bcheck_[a-z0-9_]+?_ex_\d+\b")
 _MODULE_MENTION = re.compile(r"\bmgie_lessons\.exercises\.([A-Za-z_][A-Za-z0-9_]*)")
 _LABEL = re.compile(r"^(?P<topic>[a-z0-9][a-z0-9_-]*?)-ex-(?P<number>\d+)$")
 
@@ -257,7 +243,6 @@ def all_solutions(package: str = EXERCISE_PACKAGE,
 
 _DIFFICULTY = re.compile(r"\*\*\s*Difficulty\s*:?\s*\*\*\s*:?\s*(?P<stars>[★☆]+)")
 _TIME = re.compile(r"\*\*\s*Time\s*:?\s*\*\*\s*:?\s*(?P<low>\d+)(?:\s*(?:-|–|to)\s*(?P<high>\d+))?\s*min")
-_CHAPTER = re.compile(r"^(?P<number>\d\d)_(?P<topic>.+)\.ipynb$")
 
 
 def cell_tags(cell) -> list[str]:
@@ -396,7 +381,7 @@ def parse_notebook(path) -> NotebookExercises:
         tagged = is_solution_cell(cell)
         if tagged:
             report.solution_cells.append(index)
-        report.checker_names.update(_CHECKER_MENTION.findall(source))
+        report.checker_names.update(CHECKER_MENTION.findall(source))
         report.exercise_modules.update(_MODULE_MENTION.findall(source))
         if cell.get("cell_type") != "markdown":
             continue
@@ -412,7 +397,7 @@ def parse_notebook(path) -> NotebookExercises:
                     label=str(directive.options.get("label", "")).strip(), notebook=path.name,
                     cell=index, title=directive.argument, first_line=first, stars=stars,
                     star_slots=slots, minutes=minutes, body=directive.body,
-                    checker_names=tuple(sorted(set(_CHECKER_MENTION.findall(directive.body))))))
+                    checker_names=tuple(sorted(set(CHECKER_MENTION.findall(directive.body))))))
             elif directive.name == "solution":
                 lines = source.splitlines()
                 outside = [line for number, line in enumerate(lines)
@@ -424,21 +409,32 @@ def parse_notebook(path) -> NotebookExercises:
     return report
 
 
-def default_book_dir() -> Path:
-    """``book/`` of the repository: the current directory if it is ``book`` (as when a notebook
-    runs), else ``./book``, else the one next to the installed package."""
-    cwd = Path.cwd()
-    if cwd.name == "book" and cwd.is_dir():
-        return cwd
-    if (cwd / "book").is_dir():
-        return cwd / "book"
-    return Path(__file__).resolve().parents[2] / "book"
+def find_book_dir(start=None) -> Path:
+    """The book folder: from ``start`` (default: the current directory) upward, the first folder
+    holding ``_toc.yml`` names the book's root page, whose folder is the book (``book/``).
+
+    Raises ``FileNotFoundError`` when no ``_toc.yml`` is found: pass the book folder instead.
+    """
+    import yaml
+
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").is_file():
+            toc = yaml.safe_load((folder / "_toc.yml").read_text(encoding="utf-8")) or {}
+            return (folder / str(toc.get("root", "book/index"))).parent
+    raise FileNotFoundError(f"no _toc.yml in {here} or above: pass the book folder (e.g. --book book)")
 
 
-def chapter_notebooks(book_dir=None) -> list[Path]:
-    """The chapter notebooks ``NN_<topic>.ipynb`` in ``book_dir``, sorted."""
-    book_dir = Path(book_dir) if book_dir is not None else default_book_dir()
-    return sorted(p for p in book_dir.glob("[0-9][0-9]_*.ipynb") if _CHAPTER.match(p.name))
+def chapter_notebooks(book_dir=None, chapters: Iterable[str] | None = None) -> list[Path]:
+    """The chapter notebooks of ``book_dir`` (default :func:`find_book_dir`) in book order: the
+    ``chapters`` file names (default: the notebooks of :data:`mgie_lessons.pipeline.CHAPTERS`)
+    that exist there."""
+    if chapters is None:
+        from mgie_lessons.pipeline import CHAPTERS
+
+        chapters = [chapter.notebook for chapter in CHAPTERS]
+    book_dir = Path(book_dir) if book_dir is not None else find_book_dir()
+    return [book_dir / name for name in chapters if (book_dir / name).is_file()]
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,13 +490,15 @@ class CatalogueRow:
                 "checker": self.checker or ""}
 
 
-def catalogue(book_dir=None, package: str = EXERCISE_PACKAGE) -> list[CatalogueRow]:
-    """Every exercise of every chapter notebook, in book order, with its kind and checker."""
+def catalogue(book_dir=None, package: str = EXERCISE_PACKAGE,
+              chapters: Iterable[str] | None = None) -> list[CatalogueRow]:
+    """Every exercise of every chapter notebook (see :func:`chapter_notebooks`), in book order,
+    with its kind and checker."""
     modules = exercise_modules(package)
     checkers = all_checkers(modules=modules)
     solutions = {canonical_label(k): v for k, v in all_solutions(modules=modules).items()}
     rows = []
-    for path in chapter_notebooks(book_dir):
+    for path in chapter_notebooks(book_dir, chapters):
         for exercise in parse_notebook(path).exercises:
             key = canonical_label(exercise.label)
             checker = checkers.get(key)
@@ -612,9 +610,10 @@ class CatalogueTable:
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
-def catalogue_table(book_dir=None, package: str = EXERCISE_PACKAGE) -> CatalogueTable:
+def catalogue_table(book_dir=None, package: str = EXERCISE_PACKAGE,
+                    chapters: Iterable[str] | None = None) -> CatalogueTable:
     """:func:`catalogue` as a :class:`CatalogueTable` (what the instructor guide displays)."""
-    return CatalogueTable(catalogue(book_dir, package))
+    return CatalogueTable(catalogue(book_dir, package, chapters))
 
 
 def main(argv=None) -> int:
@@ -622,12 +621,15 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m mgie_lessons.exercises.registry",
                                      description="List every exercise of the book.")
-    parser.add_argument("--book", default=None, help="the book folder (default: ./book)")
+    parser.add_argument("--book", default=None, help="the book folder (default: found from _toc.yml upward)")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--markdown", action="store_true", help="print a Markdown table")
     output.add_argument("--csv", action="store_true", help="print CSV")
     args = parser.parse_args(argv)
-    table = catalogue_table(args.book)
+    try:
+        table = catalogue_table(args.book)
+    except FileNotFoundError as error:
+        parser.error(str(error))
     print(table.to_markdown() if args.markdown else table.to_csv() if args.csv else table.to_text())
     return 0
 

@@ -1,7 +1,7 @@
 """Grade a folder of submitted student notebooks with the exercise checkers.
 
-    python -m mgie_lessons.grading SUBMISSIONS_DIR [--csv FILE|-] [--exercises LABELS]
-                                                   [--timeout SECONDS]
+    python -m mgie_lessons.teaching.grading SUBMISSIONS_DIR [--csv FILE|-] [--exercises LABELS]
+                                                            [--timeout SECONDS]
 
 **The convention for students.** Answer each checkable exercise in a code cell that calls its
 checker on the answer, exactly as the exercise shows, e.g.::
@@ -48,16 +48,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mgie_lessons.exercises.registry import (EXERCISE_PACKAGE, all_checkers, canonical_label,
-                                             cell_source, checker_name_for, exercise_modules,
-                                             label_for_checker)
+from mgie_lessons.exercises.registry import (CHECKER_MENTION, EXERCISE_PACKAGE, all_checkers,
+                                             canonical_label, cell_source, checker_name_for,
+                                             exercise_modules, label_for_checker)
 
 __all__ = ["install_recorder", "read_records", "Outcome", "SubmissionResult", "GradeReport",
            "grade_notebook", "grade_folder", "format_table", "to_csv", "main"]
 
 CORRECT, WRONG, MISSING, NOT_RUN = "correct", "wrong", "missing", "not run"
 RECORDER_MARK = "# mgie-lessons grader: records every checker call"
-_CHECKER_MENTION = re.compile(r"\bcheck_[a-z0-9_]+?_ex_\d+\b")
 _CURRENT_ENV = "mgie-lessons-current-env"
 
 
@@ -229,8 +228,8 @@ def grade_notebook(path, *, package: str = EXERCISE_PACKAGE, timeout: float = 12
         result.notes.append(f"could not read the notebook ({type(error).__name__}: {str(error)[:160]})")
         return result
     for cell in notebook.cells:
-        for name in _CHECKER_MENTION.findall(cell_source(cell)):
-            result.mentioned.add(canonical_label(name[len("check_"):].replace("_ex_", "-ex-")))
+        for name in CHECKER_MENTION.findall(cell_source(cell)):
+            result.mentioned.add(canonical_label(label_for_checker(name)))
     if not any(cell.get("cell_type") == "code" for cell in notebook.cells):
         result.notes.append("the notebook has no code cells")
     workdir = Path(tempfile.mkdtemp(prefix="mgie-grade-"))
@@ -241,7 +240,7 @@ def grade_notebook(path, *, package: str = EXERCISE_PACKAGE, timeout: float = 12
 
         recorder = nbformat.v4.new_code_cell(
             f"{RECORDER_MARK} (added by the grader)\n"
-            "import mgie_lessons.grading as _mgie_grading\n"
+            "import mgie_lessons.teaching.grading as _mgie_grading\n"
             f"_mgie_grading.install_recorder({str(record_path)!r}, {package!r})\n"
             "del _mgie_grading")
         notebook.cells.insert(0, recorder)
@@ -292,13 +291,10 @@ def grade_notebook(path, *, package: str = EXERCISE_PACKAGE, timeout: float = 12
 # --------------------------------------------------------------------------------------------
 
 def _chapter_numbers() -> dict[str, int]:
-    """topic (canonical) -> chapter number, from the book's ``NN_<topic>.ipynb`` files."""
-    try:
-        from mgie_lessons.exercises.registry import chapter_notebooks
+    """topic (canonical) -> chapter number, from the chapter table (:data:`mgie_lessons.pipeline.CHAPTERS`)."""
+    from mgie_lessons.pipeline import CHAPTERS
 
-        return {canonical_label(path.stem[3:]): int(path.stem[:2]) for path in chapter_notebooks()}
-    except Exception:
-        return {}
+    return {canonical_label(chapter.module): chapter.number for chapter in CHAPTERS}
 
 
 def _label_key(label: str, chapters: dict | None = None):
@@ -437,7 +433,7 @@ def main(argv=None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m mgie_lessons.grading",
+        prog="python -m mgie_lessons.teaching.grading",
         description="Run every submitted notebook in a folder and grade its checker calls.")
     parser.add_argument("submissions", help="folder of submitted notebooks (*.ipynb)")
     parser.add_argument("--csv", metavar="FILE", help="also write the grades as CSV to FILE ('-' for stdout only)")
