@@ -48,7 +48,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import attention, ffn, walkthrough, tokens, visual_tokens
+from . import attention, ffn, pipeline, visual_tokens
+from .images import toy_image
 from .validation import as_array, as_matrix, as_vector, check_finite_number, check_int
 
 __all__ = [
@@ -71,7 +72,6 @@ __all__ = [
     "EditMapperResult",
     "edit_head",
     "null_edit_condition",
-    "seed_img_states",
     "IdenticalInputRows",
     "identical_input_rows",
     "image_grid_features",
@@ -79,6 +79,8 @@ __all__ = [
     "init_denoiser_weights",
     "denoiser_cross_attention",
     "attention_map",
+    "GRID",
+    "ChapterExample",
     "parameter_count",
     "edit_head_parameter_count",
     "layer_parameter_counts",
@@ -614,18 +616,6 @@ def null_edit_condition(params: EditMapperParameters, img_embeddings=None, k: in
     return edit_head(zeros, params, img_embeddings)
 
 
-def seed_img_states(k: int = 8) -> visual_tokens.ImageTokenPass:
-    """The book's [IMG] hidden states: chapter 4's one-layer pass over the seed's instruction
-    followed by k [IMG] tokens, with the seed's weights (Eqs. 4.1-4.2). ``hidden_states`` is
-    h_IMG (k x 2, read one row before each [IMG] token, as MGIE does), ``img_embeddings``
-    E_IMG, ``edit_head_input`` S_0 = h_IMG + E_IMG."""
-    k = check_int(k, "k", minimum=1, maximum=16)
-    words, X = tokens.embed(walkthrough.INSTRUCTION)
-    return visual_tokens.image_token_pass(
-        X, visual_tokens.image_token_embeddings(k), walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V,
-        walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2, words=words)
-
-
 @dataclass(frozen=True)
 class IdenticalInputRows:
     """What each head makes of m identical input rows (chapter 10, chapter 4 exercise 4).
@@ -746,3 +736,35 @@ def attention_map(weights, row: int, grid: int) -> np.ndarray:
         raise ValueError(f"weights must have grid * grid = {grid * grid} rows, got {weights.shape[0]}")
     row = check_int(row, "row", minimum=0, maximum=weights.shape[1] - 1)
     return weights[:, row].reshape(grid, grid)
+
+
+# ---------------------------------------------------------------------------
+# The chapter's running example
+# ---------------------------------------------------------------------------
+
+#: The image positions of the toy denoiser: an 8 x 8 grid over the 32 x 32 toy image.
+GRID = 8
+
+
+class ChapterExample:
+    """The chapter's running example, Eqs. 10.1-10.10 on the seed: ``states``, the [IMG] pass of
+    ``pipeline.seed_run().img_states`` (h_IMG and E_IMG for 8 [IMG] tokens, Eqs. 4.1-4.2);
+    ``params`` and ``output``, the edit head (d_in 2, d_model 8, 4 + 4 layers, ``n_queries``
+    queries, width ``d_out``, ``n_heads`` heads, drawn with ``seed``) and its U; ``null``,
+    U_null (Eq. 10.10); ``features``, the toy image's GRID x GRID cells; ``denoiser`` and
+    ``cross``, the denoiser's cross-attention of those cells to U (Eq. 10.8)."""
+
+    def __init__(self, n_queries: int = 77, d_out: int = 12, n_heads: int = 4, seed: int = 0):
+        self.states = pipeline.seed_run().img_states
+        self.params = init_edit_head_params(d_in=2, d_model=8, d_out=d_out, n_heads=n_heads,
+                                            n_layers=4, n_queries=n_queries, seed=seed)
+        self.output = edit_head(self.states.hidden_states, self.params, self.states.img_embeddings)
+        self.null = null_edit_condition(self.params, self.states.img_embeddings)
+        self.features = image_grid_features(toy_image(32), GRID)
+        self.denoiser = init_denoiser_weights(d_img=self.features.shape[1], d_out=d_out, seed=seed)
+        self.cross = denoiser_cross_attention(self.features, self.output.U, self.denoiser.W_q,
+                                              self.denoiser.W_k, self.denoiser.W_v)
+
+    def attention_map(self, row: int) -> np.ndarray:
+        """Where image positions read row ``row`` of U, as a GRID x GRID map (Eq. 10.9)."""
+        return attention_map(self.cross.weights, row, GRID)

@@ -156,10 +156,11 @@ class SeedRun:
     Eq. 1.1); ``attention``: chapter 2's :class:`~mgie_lessons.attention.AttentionResult`
     (Q, K, V, scores, weights) and ``H`` its output; ``ffn``: chapter 3's
     :class:`~mgie_lessons.ffn.FFNResult` on H and ``ffn_output`` its output F;
-    ``visual_tokens``: chapter 4's causal pass over the instruction and the seed's four [IMG]
+    ``image_pass``: chapter 4's causal pass over the instruction and the seed's four [IMG]
     embeddings u_1..u_4; ``img_states``: the same pass with MGIE's eight [IMG] tokens, whose
-    hidden states chapter 10's edit head reads; ``denoising``: chapter 5's run of the seed's
-    update from z_T = I + eps. Every array is read-only: the run is shared.
+    hidden states chapter 10's edit head reads (both from
+    :func:`~mgie_lessons.visual_tokens.seed_image_token_pass`); ``denoising``: chapter 5's
+    run of the seed's update from z_T = I + eps. Every array is read-only: the run is shared.
     """
 
     words: tuple
@@ -168,7 +169,7 @@ class SeedRun:
     H: np.ndarray
     ffn: ffn.FFNResult
     ffn_output: np.ndarray
-    visual_tokens: visual_tokens.ImageTokenPass
+    image_pass: visual_tokens.ImageTokenPass
     img_states: visual_tokens.ImageTokenPass
     denoising: diffusion.DenoiseResult
 
@@ -181,12 +182,6 @@ def _read_only(value):
         for field in dataclasses.fields(value):
             _read_only(getattr(value, field.name))
     return value
-
-
-def _image_token_pass(words, X, m: int) -> visual_tokens.ImageTokenPass:
-    return visual_tokens.image_token_pass(
-        X, visual_tokens.image_token_embeddings(m), walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V,
-        walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2, words=words, causal=True)
 
 
 @functools.lru_cache(maxsize=None)
@@ -212,6 +207,6 @@ def seed_run() -> SeedRun:
     denoising = diffusion.denoise(start, walkthrough.ETA, walkthrough.T,
                                   diffusion.linear_noise_rule(walkthrough.NOISE_SLOPE))
     run = SeedRun(tuple(words), X, attended, attended.output, fed_forward, fed_forward.output,
-                  _image_token_pass(words, X, len(walkthrough.VISUAL_TOKENS)), _image_token_pass(words, X, 8),
-                  denoising)
+                  visual_tokens.seed_image_token_pass(len(walkthrough.VISUAL_TOKENS)),
+                  visual_tokens.seed_image_token_pass(8), denoising)
     return _read_only(run)

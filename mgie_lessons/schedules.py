@@ -38,6 +38,7 @@ sympy versions of the same formulas (exact rationals and square roots).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -45,6 +46,7 @@ from typing import Callable, Sequence
 import numpy as np
 import sympy
 
+from .images import toy_image
 from .validation import as_array, as_vector, check_finite_number, check_int, check_nonnegative
 
 __all__ = [
@@ -101,6 +103,8 @@ __all__ = [
     "exact_seed_update",
     "exact_forward_path_maximum",
     "exact_forward_path_peak_alpha_bar",
+    "TOY_NOISE_SEED",
+    "toy_example",
 ]
 
 #: The three schedules of chapter 8.
@@ -848,3 +852,28 @@ def exact_forward_path_maximum(x0, noise):
     if x0_r >= 0 and noise_r >= 0:
         return sympy.sqrt(x0_r ** 2 + noise_r ** 2)
     return sympy.Max(x0_r, noise_r)
+
+
+# ---------------------------------------------------------------------------
+# The chapter's running example
+# ---------------------------------------------------------------------------
+
+#: The random seed of the toy example's one noise draw.
+TOY_NOISE_SEED = 0
+
+
+@functools.lru_cache(maxsize=4)
+def _toy_example(size: int) -> tuple[np.ndarray, np.ndarray]:
+    x0 = to_model_range(toy_image(size))
+    noise = np.random.default_rng(TOY_NOISE_SEED).standard_normal(x0.shape)
+    x0.setflags(write=False)
+    noise.setflags(write=False)
+    return x0, noise
+
+
+def toy_example(size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    """(x_0, eps), the chapter's running example: the toy image mapped to [-1, 1] (x = 2 p - 1,
+    :func:`to_model_range`) and one fixed standard-normal noise draw of its shape (seed
+    ``TOY_NOISE_SEED``), the inputs of Eq. 8.6's forward process and of every DDIM run in the
+    chapter. Cached and read-only (shared by the figures, widget and checkers)."""
+    return _toy_example(size)

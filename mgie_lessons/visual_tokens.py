@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import walkthrough
+from . import tokens, walkthrough
 from .attention import AttentionResult, scaled_dot_product_attention, self_attention
 from .ffn import FFNResult, feed_forward, to_rational_matrix
 from .validation import as_matrix, as_vector, check_int
@@ -48,11 +48,13 @@ __all__ = [
     "hidden_states_at",
     "ImageTokenPass",
     "image_token_pass",
+    "seed_image_token_pass",
     "edit_head_cross_attention",
     "CrossAttentionHeadParameters",
     "edit_head_parameters",
     "CrossAttentionHeadResult",
     "toy_edit_head",
+    "seed_edit_head",
     "ExactCrossAttention",
     "exact_edit_head_cross_attention",
     "distinct_rows",
@@ -168,9 +170,19 @@ def image_token_pass(X, img_embeddings, W_q, W_k, W_v, W1, b1, W2, b2, *,
             f"the FFN output width ({hidden.shape[1]}) must equal the embedding width "
             f"({img_embeddings.shape[1]}) to add the [IMG] embeddings; check W2 and b2"
         )
-    tokens = tuple(words) + tuple(IMG_TOKEN.format(i) for i in range(m))
-    return ImageTokenPass(tokens, inputs, attention, ffn_result, positions, state_positions, hidden,
+    labels = tuple(words) + tuple(IMG_TOKEN.format(i) for i in range(m))
+    return ImageTokenPass(labels, inputs, attention, ffn_result, positions, state_positions, hidden,
                           img_embeddings, hidden + img_embeddings)
+
+
+def seed_image_token_pass(m: int = 4) -> ImageTokenPass:
+    """The chapter's running example: :func:`image_token_pass` over the seed's instruction
+    followed by m [IMG] tokens (1 <= m <= 16; E_IMG from :func:`image_token_embeddings`, so m = 4
+    gives the seed's u_1..u_4 and m = 8 MGIE's count), with the seed's weights, causal
+    (Eqs. 4.1-4.2). ``pipeline.seed_run()`` holds the m = 4 and m = 8 passes, computed once."""
+    words, X = tokens.embed(walkthrough.INSTRUCTION)
+    return image_token_pass(X, image_token_embeddings(m), walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V,
+                            walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2, words=words)
 
 
 def edit_head_cross_attention(hidden_states, queries, W_q, W_k, W_v) -> AttentionResult:
@@ -287,6 +299,16 @@ def toy_edit_head(hidden_states, n_queries: int = 6, d_out: int = 3, seed: int =
     attention = edit_head_cross_attention(projected, params.queries, params.W_q, params.W_k, params.W_v)
     output = attention.output @ params.W_out + params.b_out
     return CrossAttentionHeadResult(hidden_states, projected, params.queries, attention, output, params)
+
+
+def seed_edit_head(n_tokens: int = 4, n_queries: int = 6, d_out: int = 3,
+                   seed: int = 0) -> tuple[ImageTokenPass, CrossAttentionHeadResult]:
+    """The chapter's toy pipeline for m = ``n_tokens`` [IMG] tokens: the seed's pass
+    (:func:`seed_image_token_pass`, Eqs. 4.1-4.2) and the toy edit head on its S_0
+    (:func:`toy_edit_head`, Eqs. 4.3-4.5), as (pass, edit-head result)."""
+    token_pass = seed_image_token_pass(n_tokens)
+    head = toy_edit_head(token_pass.edit_head_input, n_queries=n_queries, d_out=d_out, seed=seed)
+    return token_pass, head
 
 
 # ---------------------------------------------------------------------------

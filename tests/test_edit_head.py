@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from mgie_lessons import attention, edit_head as eh, walkthrough, visual_tokens
+from mgie_lessons import attention, edit_head as eh, pipeline, walkthrough, visual_tokens
 from mgie_lessons.images import toy_image
 
 finite = st.floats(-10, 10, allow_nan=False, allow_infinity=False)
@@ -199,7 +199,7 @@ def test_decoder_layer_reads_the_memory():
 
 @pytest.fixture(scope="module")
 def states():
-    return eh.seed_img_states(8)
+    return pipeline.seed_run().img_states
 
 
 @pytest.fixture(scope="module")
@@ -280,7 +280,7 @@ def test_null_condition_is_the_head_of_zero_states(params, states):
 
 
 def test_seed_img_states_come_from_chapter_4():
-    states = eh.seed_img_states(8)
+    states = pipeline.seed_run().img_states
     assert states.hidden_states.shape == (8, 2)
     np.testing.assert_allclose(states.img_embeddings[:4], walkthrough.VISUAL_TOKENS)
     assert states.tokens[-1] == "[IMG7]"
@@ -411,3 +411,15 @@ def test_attention_map_validation():
         eh.attention_map(weights, 3, 8)
     with pytest.raises(ValueError, match="weights"):
         eh.attention_map(weights, 0, 7)
+
+
+def test_chapter_example_reads_the_seed_run_and_chains_eqs_10_1_to_10_9():
+    example = eh.ChapterExample(n_queries=5, d_out=6, n_heads=2, seed=3)
+    assert example.states is pipeline.seed_run().img_states
+    params = eh.init_edit_head_params(d_in=2, d_model=8, d_out=6, n_heads=2, n_layers=4, n_queries=5, seed=3)
+    U = eh.edit_head(example.states.hidden_states, params, example.states.img_embeddings).U
+    np.testing.assert_array_equal(example.output.U, U)
+    np.testing.assert_array_equal(example.null.U, eh.null_edit_condition(params, example.states.img_embeddings).U)
+    assert example.features.shape == (eh.GRID * eh.GRID, 5)
+    assert example.cross.weights.shape == (eh.GRID * eh.GRID, 5)
+    np.testing.assert_array_equal(example.attention_map(4), example.cross.weights[:, 4].reshape(eh.GRID, eh.GRID))

@@ -150,7 +150,7 @@ def test_seed_run_equals_a_fresh_rebuild():
     assert run.words == tuple(walkthrough.INSTRUCTION.split())
     assert run.H is run.attention.output and run.ffn_output is run.ffn.output
     assert run.denoising.final == _fresh_seed_run().denoising.final
-    assert len(run.visual_tokens.img_embeddings) == 4 and len(run.img_states.img_embeddings) == 8
+    assert len(run.image_pass.img_embeddings) == 4 and len(run.img_states.img_embeddings) == 8
 
 
 def test_seed_run_arrays_are_read_only():

@@ -477,3 +477,14 @@ def test_ddim_eta_zero_is_ddim_and_eta_one_on_one_step_is_ddpm():
 def test_euler_functions_reject_bad_input(call, name):
     with pytest.raises(ValueError, match=name):
         call()
+
+
+def test_toy_example_is_the_toy_image_in_model_range_with_one_fixed_noise_draw():
+    from mgie_lessons.images import toy_image
+    x0, noise = schedules.toy_example()
+    np.testing.assert_array_equal(x0, 2.0 * toy_image(32) - 1.0)
+    np.testing.assert_array_equal(noise, np.random.default_rng(schedules.TOY_NOISE_SEED).standard_normal((32, 32, 3)))
+    assert x0.min() >= -1 and x0.max() <= 1
+    assert schedules.toy_example()[0] is x0  # cached, shared ...
+    assert not x0.flags.writeable and not noise.flags.writeable   # ... so read-only
+    assert schedules.toy_example(16)[0].shape == (16, 16, 3)

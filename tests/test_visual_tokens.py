@@ -301,3 +301,23 @@ def test_toy_head_rows_only_as_varied_as_its_inputs():
     H = np.tile([0.3, 0.3], (8, 1))
     assert vt.distinct_rows(vt.toy_edit_head(H, n_queries=77, d_out=12).output) == 1
     assert vt.distinct_rows(vt.toy_edit_head(seed_pass(4).edit_head_input, n_queries=6).output) == 6
+
+
+# --- the chapter's running example -------------------------------------------------------------
+
+@pytest.mark.parametrize("m", [1, 4, 8])
+def test_seed_image_token_pass_is_the_causal_pass_with_the_seed_weights(m):
+    ours, reference = vt.seed_image_token_pass(m), seed_pass(m)
+    assert ours.tokens == reference.tokens and len(ours.tokens) == 10 + m
+    np.testing.assert_array_equal(ours.edit_head_input, reference.edit_head_input)
+    np.testing.assert_array_equal(ours.attention.weights, reference.attention.weights)
+    with pytest.raises(ValueError, match="m"):
+        vt.seed_image_token_pass(17)
+
+
+def test_seed_edit_head_chains_the_pass_and_the_toy_head():
+    token_pass, head = vt.seed_edit_head(n_tokens=3, n_queries=5, d_out=2, seed=1)
+    np.testing.assert_array_equal(token_pass.edit_head_input, seed_pass(3).edit_head_input)
+    expected = vt.toy_edit_head(seed_pass(3).edit_head_input, n_queries=5, d_out=2, seed=1)
+    np.testing.assert_array_equal(head.output, expected.output)
+    assert head.output.shape == (5, 2) and head.attention.weights.shape == (5, 3)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from mgie_lessons import edit_head as eh
-from mgie_lessons.plots.edit_head import ChapterExample, overlay_rgb, render_static
+from mgie_lessons.edit_head import ChapterExample
+from mgie_lessons.plots.edit_head import overlay_rgb, render_static
 from mgie_lessons.widgets import edit_head as panel_module
 from widget_checks import assert_slider_refuses
 

@@ -16,7 +16,7 @@ def panel():
 
 def _expected(kind, T, t, steps, predictor="true noise", bias=0.0):
     abar = schedules.alphas_cumprod(schedules.beta_schedule(kind, T))
-    x0, noise = schedule_plots.toy_example()
+    x0, noise = schedules.toy_example()
     return abar, schedules.q_sample(x0, t, noise, abar), schedules.ddim_reconstruction(
         x0, noise, abar, steps, bias=bias, predictor=predictor, start=t)
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import attention, edit_head as eh
-from ..plots.edit_head import ChapterExample
+from .. import attention, edit_head as eh, pipeline
 from .feedback import Feedback, check_choice, check_function, check_matrix, check_number
 
 __all__ = [
@@ -29,7 +28,7 @@ EX2_ROW = (1.0, 2.0, 3.0, 6.0)
 # --- Exercise 1: shuffling the [IMG] states (multiple choice) ----------------
 
 def _shuffle_gap() -> float:
-    states = eh.seed_img_states(8)
+    states = pipeline.seed_run().img_states
     params = eh.init_edit_head_params()
     order = np.arange(8)[::-1]
     U = eh.edit_head(states.hidden_states, params, states.img_embeddings).U
@@ -155,14 +154,14 @@ def check_edit_head_ex_4(student_function) -> Feedback:
 # --- Exercise 5: a single row of U -------------------------------------------------
 
 def _single_query_weight() -> float:
-    example = ChapterExample(n_queries=1)
+    example = eh.ChapterExample(n_queries=1)
     return float(example.attention_map(0).mean())
 
 
 def check_edit_head_ex_5(answer) -> Feedback:
     """With one learned query, what weight does every image position give to row 0 of U?"""
     expected = _single_query_weight()
-    positions = ChapterExample(n_queries=1).features.shape[0]
+    positions = eh.ChapterExample(n_queries=1).features.shape[0]
     mistakes = [
         (1 / eh.MGIE_EDIT_HEAD["n_queries"], "1/77 is the average weight per row when U has 77 rows. With one "
                                              "row, each position's weights (which sum to 1) all go to it."),

@@ -11,7 +11,6 @@ import math
 import numpy as np
 
 from .. import schedules, walkthrough
-from ..plots.schedules import toy_example
 from .feedback import Feedback, check_choice, check_function, check_matrix, check_number
 
 __all__ = [
@@ -140,7 +139,7 @@ def check_schedules_ex_3(student_function) -> Feedback:
 
 def _ex4_error(steps: int, **overrides) -> float:
     setting = {**EX4_SETTING, **overrides}
-    x0, noise = toy_example()
+    x0, noise = schedules.toy_example()
     abar = schedules.alphas_cumprod(schedules.beta_schedule(setting["kind"], setting["T"]))
     return schedules.ddim_reconstruction(x0, noise, abar, steps, bias=setting["bias"],
                                          predictor=setting["predictor"], start=setting["t"]).rms_error

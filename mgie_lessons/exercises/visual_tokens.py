@@ -10,7 +10,6 @@ import numpy as np
 
 from .. import attention, ffn, walkthrough
 from .. import visual_tokens as vt
-from ..plots.visual_tokens import seed_edit_head
 from .feedback import Feedback, check_function, check_number
 from .ffn import check_choice
 
@@ -144,7 +143,7 @@ def solution_cross_attention(H, Q_edit, W_q, W_k, W_v):
 
 def ex4_answer(n_queries: int = 6) -> int:
     """Distinct rows of U with a single [IMG] token (computed with the toy pipeline)."""
-    _, head = seed_edit_head(n_tokens=1, n_queries=n_queries)
+    _, head = vt.seed_edit_head(n_tokens=1, n_queries=n_queries)
     return vt.distinct_rows(head.output)
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import attention
-from ..plots.attention import seed_tokens_and_embeddings
+from .. import attention, pipeline
 from ..static import Checkbox, Explorer, Range, ScriptView, Select
 
 __all__ = ["make_explorer", "reference", "WEIGHT_PRESETS", "TEMPERATURES", "SCRIPT"]
@@ -68,15 +67,14 @@ labels:null
 
 
 def _data() -> dict:
-    token_list, X = seed_tokens_and_embeddings()
-    return {"X": np.asarray(X, dtype=float).tolist(), "tokens": [f"{i + 1} {w}" for i, w in enumerate(token_list)]}
+    run = pipeline.seed_run()
+    return {"X": np.asarray(run.X, dtype=float).tolist(), "tokens": [f"{i + 1} {w}" for i, w in enumerate(run.words)]}
 
 
 def reference(values: dict) -> dict:
     """What the page's script must compute for ``values``, computed by the package."""
-    _tokens, X = seed_tokens_and_embeddings()
     weights = values["weights"]
-    result = attention.self_attention(X, weights["W_q"], weights["W_k"], weights["W_v"],
+    result = attention.self_attention(pipeline.seed_run().X, weights["W_q"], weights["W_k"], weights["W_v"],
                                       causal=bool(values["causal"]), scale=bool(values["scale"]),
                                       temperature=values["temperature"])
     spread = attention.weight_spread(result.weights, causal=bool(values["causal"]))

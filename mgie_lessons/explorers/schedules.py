@@ -16,7 +16,6 @@ import base64
 import numpy as np
 
 from .. import schedules
-from ..plots.schedules import toy_example
 from ..static import Explorer, Range, ScriptView, Select
 
 __all__ = ["make_explorer", "reference", "timestep", "SCRIPT", "T_VALUES", "FRACTIONS"]
@@ -87,14 +86,14 @@ def _base64(array) -> str:
 
 
 def _data() -> dict:
-    x0, noise = toy_example()
+    x0, noise = schedules.toy_example()
     return {"x0": _base64(x0), "noise": _base64(noise), "ranges": {k: list(v) for k, v in schedules.DEFAULT_BETA_RANGE.items()},
             "s": schedules.COSINE_OFFSET, "max_beta": schedules.MAX_BETA}
 
 
 def reference(values: dict) -> dict:
     """What the page's script must compute for ``values``, computed by the package."""
-    x0, noise = toy_example()
+    x0, noise = schedules.toy_example()
     abar = schedules.alphas_cumprod(schedules.beta_schedule(values["kind"], values["T"]))
     t = timestep(values["T"], values["t"])
     result = {"abar": abar, "t": t, "x_t": schedules.q_sample(x0, t, noise, abar).ravel()}

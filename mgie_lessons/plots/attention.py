@@ -14,14 +14,13 @@ import io
 import numpy as np
 from matplotlib.font_manager import FontProperties, findfont, get_font
 
-from .. import attention, walkthrough, tokens
+from .. import attention, pipeline, walkthrough
 from ..validation import as_matrix
 from .common import figure_png, label_axes, matrix_heatmap, new_figure, pixels_png, set_pixel_scale
 
 __all__ = [
     "QUERY_LABEL",
     "KEY_LABEL",
-    "seed_tokens_and_embeddings",
     "weights_heatmap",
     "idea_figure",
     "causal_weights_figure",
@@ -37,11 +36,6 @@ __all__ = [
 
 QUERY_LABEL = "query token i (row: who attends)"
 KEY_LABEL = "key token j (column: attended to)"
-
-
-def seed_tokens_and_embeddings():
-    """The seed's tokens and X (chapter 1), the inputs of every figure here."""
-    return tokens.embed(walkthrough.INSTRUCTION)
 
 
 def _token_labels(token_list) -> list[str]:
@@ -116,13 +110,14 @@ def idea_figure(*, query: str = "hat", sharp_scale: float = 20.0, dpi: int = 80)
     ``sharp_scale``, which multiplies every score by c^2 (Eqs. 2.1-2.5). Line
     widths are the weights a_{query, j}.
     """
-    token_list, X = seed_tokens_and_embeddings()
+    run = pipeline.seed_run()
+    token_list, X = run.words, run.X
     if query not in token_list:
         raise ValueError(f"query must be a word of the instruction {token_list}, got {query!r}")
     q = token_list.index(query)
     identity = np.eye(2)
     figure, axes = new_figure(9.0, 4.2, dpi=dpi, ncols=2)
-    seed_result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
+    seed_result = run.attention
     sharp_result = attention.self_attention(X, sharp_scale * identity, sharp_scale * identity, identity)
     _draw_average(axes[0], token_list, seed_result, q,
                   f"Seed weights: \"{query}\" averages almost evenly")
@@ -423,7 +418,7 @@ def static_weights_frame(temperature: float, causal_mask: str = "off", *, device
     if causal_mask not in ("on", "off", True, False):
         raise ValueError(f'causal_mask must be "on" or "off", got {causal_mask!r}')
     causal = causal_mask in ("on", True)
-    token_list, X = seed_tokens_and_embeddings()
+    token_list, X = pipeline.seed_run().words, pipeline.seed_run().X
     result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V, causal=causal,
                                       temperature=temperature)
     mask_text = "causal mask on" if causal else "no mask"

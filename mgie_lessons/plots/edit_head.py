@@ -15,8 +15,6 @@ from ..images import toy_image
 from .common import figure_png, label_axes, new_figure
 
 __all__ = [
-    "GRID",
-    "ChapterExample",
     "architecture_figure",
     "u_figure",
     "cross_attention_figure",
@@ -25,29 +23,6 @@ __all__ = [
     "overlay_rgb",
     "render_static",
 ]
-
-#: The image positions of the toy denoiser: an 8 x 8 grid over the 32 x 32 toy image.
-GRID = 8
-
-
-class ChapterExample:
-    """The chapter's running example: the seed's [IMG] states, the edit head, U, U_null, and the
-    denoiser's cross-attention of the toy image's 8 x 8 grid to U."""
-
-    def __init__(self, n_queries: int = 77, d_out: int = 12, n_heads: int = 4, seed: int = 0):
-        self.states = eh.seed_img_states(8)
-        self.params = eh.init_edit_head_params(d_in=2, d_model=8, d_out=d_out, n_heads=n_heads,
-                                               n_layers=4, n_queries=n_queries, seed=seed)
-        self.output = eh.edit_head(self.states.hidden_states, self.params, self.states.img_embeddings)
-        self.null = eh.null_edit_condition(self.params, self.states.img_embeddings)
-        self.features = eh.image_grid_features(toy_image(32), GRID)
-        self.denoiser = eh.init_denoiser_weights(d_img=self.features.shape[1], d_out=d_out, seed=seed)
-        self.cross = eh.denoiser_cross_attention(self.features, self.output.U, self.denoiser.W_q,
-                                                 self.denoiser.W_k, self.denoiser.W_v)
-
-    def attention_map(self, row: int) -> np.ndarray:
-        return eh.attention_map(self.cross.weights, row, GRID)
-
 
 def _box(ax, x, y, w, h, text, colour):
     ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02", facecolor=colour,
@@ -87,7 +62,7 @@ def architecture_figure(dpi: int = 80):
     return figure
 
 
-def u_figure(example: ChapterExample, dpi: int = 80):
+def u_figure(example: eh.ChapterExample, dpi: int = 80):
     """U, U_null and their difference as heat maps (77 rows x d_out columns)."""
     figure, axes = new_figure(width=10.0, height=4.6, dpi=dpi, ncols=3)
     U, U_null = example.output.U, example.null.U
@@ -102,7 +77,7 @@ def u_figure(example: ChapterExample, dpi: int = 80):
     return figure
 
 
-def cross_attention_figure(example: ChapterExample, dpi: int = 80):
+def cross_attention_figure(example: eh.ChapterExample, dpi: int = 80):
     """The last decoder layer's cross-attention: which [IMG] state each query reads, per head."""
     maps = example.output.last_cross_attention
     n_heads = maps.shape[0]
@@ -127,7 +102,7 @@ def _overlay(ax, weights_map: np.ndarray, title: str):
     return shown
 
 
-def attention_maps_figure(example: ChapterExample, rows=(0, 1, 38, 76), dpi: int = 80):
+def attention_maps_figure(example: eh.ChapterExample, rows=(0, 1, 38, 76), dpi: int = 80):
     """Where chosen rows of U act: column j of the denoiser's weights on the 8 x 8 grid (Eq. 10.9).
 
     Each panel has its own colour scale, from its smallest (dark) to its largest (bright) weight,
@@ -164,7 +139,7 @@ class EditHeadView:
     the two titles.
     """
 
-    def __init__(self, example: ChapterExample, row: int = 0, dpi: int = 72):
+    def __init__(self, example: eh.ChapterExample, row: int = 0, dpi: int = 72):
         self.figure, (self.u_ax, self.map_ax) = new_figure(width=6.4, height=3.4, dpi=dpi, ncols=2)
         self.u_image = self.u_ax.imshow(np.zeros((2, 2, 3)), aspect="auto", interpolation="nearest")
         label_axes(self.u_ax, title="", xlabel="column", ylabel="row of U")
@@ -185,7 +160,7 @@ class EditHeadView:
             artists.extend(ax.spines.values())
         return artists
 
-    def update(self, example: ChapterExample, row: int) -> bool:
+    def update(self, example: eh.ChapterExample, row: int) -> bool:
         """Show ``example`` and ``row``; returns True when U's shape (so the axis limits) changed."""
         U = example.output.U
         shape_changed = getattr(self, "U", None) is None or self.U.shape != U.shape
@@ -206,7 +181,7 @@ class EditHeadView:
 
 def render_static(row: int, n_heads: int, *, device_scale: float = 1) -> tuple[bytes, str]:
     """One frame of the kernel-free controls: the map of row ``row`` of U for ``n_heads`` heads."""
-    example = ChapterExample(n_heads=n_heads)
+    example = eh.ChapterExample(n_heads=n_heads)
     view = EditHeadView(example, row, dpi=60)
     weights_map = example.attention_map(row)
     alt = (f"Left: U, 77 rows by 12 columns, from an edit head with {n_heads} heads; right: the toy "

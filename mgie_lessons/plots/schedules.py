@@ -8,17 +8,14 @@ Every function builds a fresh Agg figure with :mod:`mgie_lessons.plots.common` a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from .. import schedules
-from ..images import toy_image
 from .common import BackgroundCache, figure_png, label_axes, new_figure
 
 __all__ = [
     "KIND_COLOURS",
-    "toy_example",
     "schedule_curves_figure",
     "noising_strip_figure",
     "ddim_trajectory_figure",
@@ -35,23 +32,6 @@ __all__ = [
 KIND_COLOURS = {"linear": "#1f77b4", "scaled_linear": "#d62728", "cosine": "#2ca02c"}
 KIND_LABELS = {"linear": "linear (DDPM)", "scaled_linear": "scaled linear (Stable Diffusion)",
                "cosine": "cosine (Nichol & Dhariwal)"}
-NOISE_SEED = 0
-
-
-@lru_cache(maxsize=4)
-def _toy_example(size: int) -> tuple[np.ndarray, np.ndarray]:
-    x0 = schedules.to_model_range(toy_image(size))
-    noise = np.random.default_rng(NOISE_SEED).standard_normal(x0.shape)
-    x0.setflags(write=False)
-    noise.setflags(write=False)
-    return x0, noise
-
-
-def toy_example(size: int = 32) -> tuple[np.ndarray, np.ndarray]:
-    """(x_0, eps): the toy image mapped to [-1, 1] and one fixed standard-normal noise draw (seed 0)."""
-    return _toy_example(size)
-
-
 def _image_axes(ax, title: str) -> None:
     label_axes(ax, title=title, xlabel="pixel column", ylabel="pixel row")
     ax.set_xticks([])
@@ -80,7 +60,7 @@ def schedule_curves_figure(T: int = 1000, *, dpi: int = 80):
 def noising_strip_figure(timesteps=(0, 100, 250, 500, 750, 999), kinds=schedules.SCHEDULE_KINDS, *,
                          size: int = 32, dpi: int = 80):
     """A strip of x_t = q_sample(x_0, t, eps) of the toy image, one row per schedule (Eq. 8.6)."""
-    x0, noise = toy_example(size)
+    x0, noise = schedules.toy_example(size)
     timesteps = list(timesteps)
     figure, axes = new_figure(1.25 * len(timesteps) + 0.6, 1.35 * len(kinds) + 0.4, dpi=dpi,
                               ncols=len(timesteps), nrows=len(kinds))
@@ -127,7 +107,7 @@ def ddim_trajectory_figure(reconstruction: schedules.Reconstruction, *, max_imag
 def error_study_figure(kind: str = "linear", *, biases=(1e-4, 1e-3, 1e-2, 1e-1),
                        steps=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000), dpi: int = 80):
     """Final RMS error of DDIM on the toy image against the bias delta and the number of steps."""
-    x0, noise = toy_example()
+    x0, noise = schedules.toy_example()
     abar = schedules.alphas_cumprod(schedules.beta_schedule(kind))
     figure, (left, right) = new_figure(8.0, 3.1, dpi=dpi, ncols=2)
     for n, marker in ((1, "o"), (10, "s"), (100, "^")):
@@ -246,7 +226,7 @@ def panel_alt_text(kind: str, abar: np.ndarray, t: int, reconstruction: schedule
 
 def render_noisy_image(kind: str, t: int, *, dpi: int = 64, device_scale: float = 1) -> tuple[bytes, str]:
     """PNG of x_t of the toy image for one schedule and timestep, with alt text."""
-    x0, noise = toy_example()
+    x0, noise = schedules.toy_example()
     abar = schedules.alphas_cumprod(schedules.beta_schedule(kind))
     x_t = schedules.q_sample(x0, t, noise, abar)
     figure, ax = new_figure(2.6, 2.6, dpi=dpi)
@@ -265,7 +245,7 @@ def render_noisy_image(kind: str, t: int, *, dpi: int = 64, device_scale: float 
 def render_ddim_result(steps: int, bias: float, *, kind: str = "linear", dpi: int = 64,
                        device_scale: float = 1) -> tuple[bytes, str]:
     """PNG of the image DDIM recovers from t = T-1 with the true noise + bias, with alt text."""
-    x0, noise = toy_example()
+    x0, noise = schedules.toy_example()
     abar = schedules.alphas_cumprod(schedules.beta_schedule(kind))
     result = schedules.ddim_reconstruction(x0, noise, abar, steps, bias=bias)
     figure, ax = new_figure(2.6, 2.6, dpi=dpi)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
-from .. import walkthrough, tokens
 from .. import visual_tokens as vt
 from .common import figure_png, freeze_layout, label_axes, matrix_heatmap, new_figure
 from .ffn import plain_annotations
@@ -19,7 +18,6 @@ __all__ = [
     "ResizableHeatmap",
     "EditHeadFigure",
     "edit_head_panel_figure",
-    "seed_edit_head",
     "render_static",
 ]
 
@@ -93,15 +91,6 @@ def token_plane_figure(seed_tokens, hidden_states, edit_head_input, instruction_
     ax.legend(fontsize=7, loc="upper left")
     label_axes(ax, title="Visual tokens in the 2-d plane", xlabel="coordinate 1", ylabel="coordinate 2")
     return figure
-
-
-def seed_edit_head(n_tokens: int = 4, n_queries: int = 6, d_out: int = 3, seed: int = 0):
-    """The chapter's toy pipeline for m = ``n_tokens`` [IMG] tokens: (pass, edit-head result)."""
-    words, X = tokens.embed(walkthrough.INSTRUCTION)
-    token_pass = vt.image_token_pass(X, vt.image_token_embeddings(n_tokens), walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V,
-                                     walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2, words=words)
-    head = vt.toy_edit_head(token_pass.edit_head_input, n_queries=n_queries, d_out=d_out, seed=seed)
-    return token_pass, head
 
 
 def edit_head_figure(result: vt.CrossAttentionHeadResult, *, dpi: int = 80, fmt: str = ".2f", annotate: bool = True):
@@ -190,7 +179,7 @@ def edit_head_panel_figure(result: vt.CrossAttentionHeadResult, *, dpi: int = 72
 
 def render_static(n_queries: int = 6, n_tokens: int = 4, *, device_scale: float = 1) -> tuple[bytes, str]:
     """One frame of the kernel-free controls: the annotated map and U for (q, m), plus alt text."""
-    _, head = seed_edit_head(n_tokens=n_tokens, n_queries=n_queries)
+    _, head = vt.seed_edit_head(n_tokens=n_tokens, n_queries=n_queries)
     figure, left, right = edit_head_figure(head, dpi=68, annotate=True)
     plain_annotations(left)
     plain_annotations(right)

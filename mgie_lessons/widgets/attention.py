@@ -11,8 +11,8 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from .. import attention, walkthrough
-from ..plots.attention import FastWeightsHeatmap, seed_tokens_and_embeddings
+from .. import attention, pipeline, walkthrough
+from ..plots.attention import FastWeightsHeatmap
 from ..plots.common import HIDPI_SCALE, figure_png, set_pixel_scale
 from .panel import Panel, matrix_text, parse_matrix
 
@@ -38,13 +38,13 @@ def compute(values: dict):
 
     Returns (tokens, result). Raises ValueError naming the control for a bad entry.
     """
-    token_list, X = seed_tokens_and_embeddings()
+    run = pipeline.seed_run()
     W_q = parse_matrix(values["W_q"], "W^Q", shape=(2, 2))
     W_k = parse_matrix(values["W_k"], "W^K", shape=(2, 2))
     W_v = parse_matrix(values["W_v"], "W^V", shape=(2, 2))
-    result = attention.self_attention(X, W_q, W_k, W_v, causal=bool(values["causal"]),
+    result = attention.self_attention(run.X, W_q, W_k, W_v, causal=bool(values["causal"]),
                                       scale=bool(values["scale"]), temperature=values["temperature"])
-    return token_list, result
+    return run.words, result
 
 
 def _bmatrix(matrix, fmt: str = ".3f") -> str:
@@ -65,9 +65,8 @@ def output_latex(result, causal: bool) -> str:
 
 def make_panel() -> Panel:
     """The panel over W^Q, W^K, W^V, scaling, temperature and the causal mask (chapter 2)."""
-    token_list, X = seed_tokens_and_embeddings()
-    start = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
-    heat = _heatmap(start.weights, token_list)
+    run = pipeline.seed_run()
+    heat = _heatmap(run.attention.weights, run.words)
     style = {"description_width": "initial"}
     controls = {
         "W_q": widgets.Text(value=matrix_text(walkthrough.W_Q), description="W^Q", style=style),

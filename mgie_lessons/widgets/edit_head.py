@@ -15,8 +15,9 @@ import html
 import ipywidgets as widgets
 import numpy as np
 
+from ..edit_head import ChapterExample
 from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
-from ..plots.edit_head import ChapterExample, EditHeadView
+from ..plots.edit_head import EditHeadView
 from .panel import Panel
 
 __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "DEFAULTS", "MAX_QUERIES", "MAX_D_OUT",

@@ -54,7 +54,7 @@ def compute(values: dict):
     if steps > t + 1:
         raise ValueError(f"steps must be <= t + 1 = {t + 1} (DDIM visits at most every timestep from t down to 0)")
     bias = float(values["bias"])
-    x0, noise = schedule_plots.toy_example()
+    x0, noise = schedules.toy_example()
     x_t = schedules.q_sample(x0, t, noise, abar)
     reconstruction = schedules.ddim_reconstruction(x0, noise, abar, steps, bias=bias,
                                                    predictor=values["predictor"], start=t)

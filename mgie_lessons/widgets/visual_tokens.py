@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import visual_tokens as vt
 from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
-from ..plots.visual_tokens import edit_head_panel_figure, seed_edit_head
+from ..plots.visual_tokens import edit_head_panel_figure
 from ..validation import check_int
 from .panel import Panel
 
@@ -43,7 +43,7 @@ def compute(values: dict):
     n_tokens = check_int(values["n_tokens"], "number of [IMG] tokens m", minimum=1, maximum=MAX_TOKENS)
     n_queries = check_int(values["n_queries"], "number of queries q", minimum=1, maximum=MAX_QUERIES)
     seed = check_int(values["seed"], "seed", minimum=0)
-    return seed_edit_head(n_tokens=n_tokens, n_queries=n_queries, d_out=D_OUT, seed=seed)
+    return vt.seed_edit_head(n_tokens=n_tokens, n_queries=n_queries, d_out=D_OUT, seed=seed)
 
 
 def _row(values) -> str:
