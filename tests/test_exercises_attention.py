@@ -10,17 +10,6 @@ TOKENS, X = tokens.embed(walkthrough.INSTRUCTION)
 HAT, PERSON = TOKENS.index("hat"), TOKENS.index("person")
 
 
-@pytest.mark.parametrize("number", range(1, 7))
-def test_every_solution_passes(number):
-    answer = ex.SOLUTIONS[f"attention-ex-{number}"]
-    feedback = getattr(ex, f"check_attention_ex_{number}")(answer)
-    assert feedback.correct, feedback.message
-
-
-def test_solutions_cover_every_checker():
-    assert set(ex.SOLUTIONS) == {f"attention-ex-{n}" for n in range(1, 7)}
-
-
 @pytest.mark.parametrize("answer, hint", [
     ("b", "check (c) too"),
     ("c", "check (b) too"),

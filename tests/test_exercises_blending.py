@@ -6,13 +6,6 @@ from mgie_lessons import blending
 from mgie_lessons.exercises import blending as ex
 
 
-def test_every_solution_passes():
-    for label, answer in ex.SOLUTIONS.items():
-        number = label.rsplit("-", 1)[1]
-        checker = getattr(ex, f"check_blending_ex_{number}")
-        assert checker(answer).correct, (label, checker(answer).message)
-
-
 def test_ex1_wrong_letters_get_their_hints():
     assert "EditMapper" in ex.check_blending_ex_1("a").message
     assert "cat[z_t, E(V)]" in ex.check_blending_ex_1("d").message

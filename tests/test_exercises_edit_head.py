@@ -5,13 +5,6 @@ import numpy as np
 from mgie_lessons.exercises import edit_head as ex
 
 
-def test_every_solution_passes():
-    for label, answer in ex.SOLUTIONS.items():
-        number = label.rsplit("-", 1)[1]
-        checker = getattr(ex, f"check_edit_head_ex_{number}")
-        assert checker(answer).correct, (label, checker(answer).message)
-
-
 def test_ex1_letters():
     assert "rounding only" in ex.check_edit_head_ex_1("b").message
     assert "77 learned queries" in ex.check_edit_head_ex_1("a").message

@@ -6,19 +6,6 @@ import pytest
 from mgie_lessons.exercises import ffn as ex
 
 
-def test_every_solution_passes_its_checker():
-    checkers = {
-        "ffn-ex-1": ex.check_ffn_ex_1,
-        "ffn-ex-2": ex.check_ffn_ex_2,
-        "ffn-ex-3": ex.check_ffn_ex_3,
-        "ffn-ex-4": ex.check_ffn_ex_4,
-    }
-    assert set(ex.SOLUTIONS) == set(checkers)
-    for label, checker in checkers.items():
-        feedback = checker(ex.SOLUTIONS[label])
-        assert feedback.correct, (label, feedback.message)
-
-
 def test_solution_values_by_hand():
     # "hat": (0.24*0.2 + 0.22*0.2 + 0.1) = 0.192; 0.192*0.3*2 + 0.1 = 0.2152
     assert ex.SOLUTIONS["ffn-ex-2"] == pytest.approx(0.2152)

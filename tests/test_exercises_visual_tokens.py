@@ -7,22 +7,6 @@ import pytest
 
 from mgie_lessons.exercises import visual_tokens as ex
 
-CHECKERS = {
-    "visual_tokens-ex-1": ex.check_visual_tokens_ex_1,
-    "visual_tokens-ex-2": ex.check_visual_tokens_ex_2,
-    "visual_tokens-ex-3": ex.check_visual_tokens_ex_3,
-    "visual_tokens-ex-4": ex.check_visual_tokens_ex_4,
-    "visual_tokens-ex-5": ex.check_visual_tokens_ex_5,
-}
-
-
-def test_every_solution_passes_its_checker():
-    assert set(ex.SOLUTIONS) == set(CHECKERS)
-    for label, checker in CHECKERS.items():
-        feedback = checker(ex.SOLUTIONS[label])
-        assert feedback.correct, (label, feedback.message)
-
-
 def test_ex2_answer_by_hand():
     # scores 0.1 and 0.4, scaled by 1/sqrt(2); weight on u_4 = 1 / (1 + exp(-0.3 / sqrt(2)))
     assert ex.SOLUTIONS["visual_tokens-ex-2"] == pytest.approx(1 / (1 + math.exp(-0.3 / math.sqrt(2))))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import walkthrough, tokens
-from .feedback import Feedback, check_function, check_matrix
+from .feedback import Feedback, check_choice, check_function, check_matrix
 
 __all__ = [
     "check_tokens_ex_1",
@@ -22,28 +22,20 @@ __all__ = [
 ]
 
 
-def _choice(answer, correct: str, hints: dict[str, str], what: str) -> Feedback:
-    letter = str(answer).strip().lower().strip("()")
-    if letter == correct:
-        return Feedback(True, f"({correct}) is right.")
-    if letter in hints:
-        return Feedback(False, hints[letter])
-    return Feedback(False, f"Answer with one letter, {', '.join(sorted([correct, *hints]))}, for {what}.")
-
-
 # --- Exercise 1 (conceptual): adding the 8 [IMG] tokens -------------------------------------------
 
 def check_tokens_ex_1(answer) -> Feedback:
     """Multiple choice: the shapes of O and E after adding [IMG0]..[IMG7] to the vocabulary and
     appending them to an instruction of n tokens (vocabulary of |𝕍| words, d dimensions)."""
-    return _choice(answer, "a", {
+    return check_choice(answer, "a", {
+        "a": "(a) is right.",
         "b": "The [IMG] tokens are also appended to the instruction, so the sequence gets longer: "
              "O has one row per token of the sequence.",
         "c": "Adding tokens adds words to the vocabulary (rows of E), not dimensions to the "
              "embedding; d stays 4096 in MGIE.",
         "d": "E gets 8 new rows, one per new token, but its rows keep their length d: a new word "
              "does not make the other words' vectors longer.",
-    }, "exercise 1")
+    })
 
 
 # --- Exercise 2 (by hand): the column sums 1^T X ----------------------------------------------------
@@ -142,14 +134,15 @@ def check_tokens_ex_4(answer) -> Feedback:
 
 def check_tokens_ex_5(answer) -> Feedback:
     """Multiple choice: do two tokens with equal embeddings stay equal after the seed's attention?"""
-    return _choice(answer, "b", {
+    return check_choice(answer, "b", {
+        "b": "(b) is right.",
         "a": "Every row attends to the same whole sentence (the same K and V); what could still make "
              "two rows differ? Write row i of softmax(Q K^T / sqrt(d_k)) V in terms of x_i.",
         "c": "Nothing in the seed's attention knows the order of the tokens: permuting the rows of X "
              "just permutes the rows of the output. Try it with mgie_lessons.attention.self_attention.",
         "d": "Any W^Q gives q_i = x_i W^Q, which is the same for two equal x_i; the identity plays no "
              "special role.",
-    }, "exercise 5")
+    })
 
 
 def _one_hot_solution(toks, vocabulary):

@@ -10,8 +10,7 @@ import numpy as np
 
 from .. import attention, ffn, walkthrough
 from .. import visual_tokens as vt
-from .feedback import Feedback, check_function, check_number
-from .ffn import check_choice
+from .feedback import Feedback, check_choice, check_function, check_number
 
 __all__ = [
     "check_visual_tokens_ex_1",
