@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import attention, diffusion, ffn, tokens, visual_tokens, walkthrough
-from .validation import check_int
+from .validation import as_matrix, check_int
 
 __all__ = [
     "Chapter",
@@ -29,6 +29,8 @@ __all__ = [
     "run_seed_pipeline",
     "SeedRun",
     "seed_run",
+    "FFN_INPUT_SOURCES",
+    "seed_ffn_input",
 ]
 
 
@@ -210,3 +212,22 @@ def seed_run() -> SeedRun:
                   visual_tokens.seed_image_token_pass(len(walkthrough.VISUAL_TOKENS)),
                   visual_tokens.seed_image_token_pass(8), denoising)
     return _read_only(run)
+
+
+#: The two inputs chapter 3 feeds to the FFN (see :func:`seed_ffn_input`).
+FFN_INPUT_SOURCES = ("computed", "printed")
+
+
+def seed_ffn_input(source: str = "computed") -> np.ndarray:
+    """The attention output H (10 x 2) that chapter 3 feeds to the FFN.
+
+    ``"computed"``: ``seed_run().H``, chapter 2's self-attention of the embedded seed instruction
+    with W^Q = W^K = W^V = I (Eqs. 1.1, 2.1-2.5; read-only). ``"printed"``: the attention output
+    the seed prints (``walkthrough.PRINTED_ATTENTION_OUTPUT``), so the seed's FFN arithmetic can be
+    checked on its own input.
+    """
+    if source == "computed":
+        return seed_run().H
+    if source == "printed":
+        return as_matrix(walkthrough.PRINTED_ATTENTION_OUTPUT, "walkthrough.PRINTED_ATTENTION_OUTPUT")
+    raise ValueError(f"source must be one of {FFN_INPUT_SOURCES}, got {source!r}")

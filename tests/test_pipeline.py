@@ -183,3 +183,16 @@ def test_seed_run_first_row_of_H_and_F_by_hand():
     T = walkthrough.T
     expected = walkthrough.IMAGE_VALUE + walkthrough.NOISE_VALUE - walkthrough.ETA * walkthrough.NOISE_SLOPE * T * (T + 1) / 2
     assert run.denoising.final == pytest.approx(expected, abs=1e-12)
+
+
+def test_seed_ffn_input():
+    printed = pipeline.seed_ffn_input("printed")
+    assert printed.shape == (10, 2) and printed[0].tolist() == [0.2, 0.17]
+    np.testing.assert_array_equal(printed, walkthrough.PRINTED_ATTENTION_OUTPUT)
+    computed = pipeline.seed_ffn_input("computed")
+    assert computed is pipeline.seed_run().H and pipeline.seed_ffn_input() is computed
+    # Every computed row is a convex combination of the embeddings, so it lies inside their range.
+    assert np.all(computed >= 0.1) and np.all(computed <= 0.3)
+    np.testing.assert_allclose(computed.sum(axis=1).mean(), 0.4, atol=0.01)
+    with pytest.raises(ValueError, match="source"):
+        pipeline.seed_ffn_input("typed")

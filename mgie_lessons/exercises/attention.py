@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-from .. import attention, walkthrough, tokens
+from .. import attention, pipeline, walkthrough, tokens
 from .feedback import Feedback, check_choice, check_function, check_matrix, check_number
 
 __all__ = [
@@ -37,11 +37,6 @@ __all__ = [
     "smallest_blue_scale",
     "SOLUTIONS",
 ]
-
-
-def _seed_inputs():
-    token_list, X = tokens.embed(walkthrough.INSTRUCTION)
-    return token_list, X
 
 
 # ---------------------------------------------------------------------------
@@ -70,20 +65,18 @@ def check_attention_ex_1(answer) -> Feedback:
 
 
 def _ex2_indices():
-    token_list, _ = _seed_inputs()
-    return token_list.index("hat"), token_list.index("person")
+    words = pipeline.seed_run().words
+    return words.index("hat"), words.index("person")
 
 
 def _ex2_expected() -> float:
-    _, X = _seed_inputs()
     i, j = _ex2_indices()
-    return float(attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).weights[i, j])
+    return float(pipeline.seed_run().attention.weights[i, j])
 
 
 def _ex2_mistakes() -> list[tuple[float, str]]:
-    _, X = _seed_inputs()
     i, j = _ex2_indices()
-    result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
+    result = pipeline.seed_run().attention
     d_k = result.keys.shape[1]
     S, S_scaled = result.scores, result.scaled_scores
     return [
@@ -248,7 +241,8 @@ _EX5_QUERY = "hat"
 
 
 def _ex5_row_max(c: float, *, scale_keys: bool = True, scale: bool = True, query: str = _EX5_QUERY):
-    token_list, X = _seed_inputs()
+    run = pipeline.seed_run()
+    token_list, X = run.words, run.X
     identity = np.eye(2)
     result = attention.self_attention(X, c * identity, (c if scale_keys else 1.0) * identity, identity,
                                       scale=scale)
@@ -297,7 +291,7 @@ def check_attention_ex_5(answer) -> Feedback:
 
 
 def _ex6_weights(embeddings: dict):
-    token_list, _ = _seed_inputs()
+    token_list = pipeline.seed_run().words
     table = dict(walkthrough.EMBEDDING_TABLE)
     table.update({word: tuple(np.asarray(vector, dtype=float)) for word, vector in embeddings.items()})
     X = tokens.embedding_matrix(token_list, table)
@@ -328,7 +322,7 @@ def smallest_blue_scale() -> int:
 
 def check_attention_ex_6(answer) -> Feedback:
     """attention-ex-6: a dict word -> 2-d vector changing ONE word; "hat" must give "blue" a weight > 1/2."""
-    token_list, _ = _seed_inputs()
+    token_list = pipeline.seed_run().words
     if not isinstance(answer, dict) or not answer:
         return Feedback(False, 'Answer with a dict of new embeddings, e.g. {"blue": (0.1, 0.3)}.')
     for word, vector in answer.items():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ffn, walkthrough, tokens
+from .. import ffn, pipeline, walkthrough, tokens
 from .feedback import Feedback, check_choice, check_function, check_number
 
 __all__ = [
@@ -24,7 +24,7 @@ __all__ = [
 # --- Exercise 1: why are the two hidden units identical? -------------------------------------
 
 def _column_means() -> str:
-    means = ffn.seed_ffn_input("computed").mean(axis=0)
+    means = pipeline.seed_ffn_input("computed").mean(axis=0)
     return " and ".join(f"{v:.2f}" for v in means)
 
 
@@ -143,7 +143,7 @@ def solution_feed_forward(X, W1, b1, W2, b2):
 
 def _thresholds(source: str = "printed", b1: float = 0.1) -> tuple[np.ndarray, float]:
     """(H W1)_i per token (seed W1, no bias) and b1; P_i = c (H W1)_i + b1 for W1 = c * seed W1."""
-    X = ffn.seed_ffn_input(source)
+    X = pipeline.seed_ffn_input(source)
     xw1 = ffn.affine(X, walkthrough.W1, [0.0, 0.0])[:, 0]
     return xw1, b1
 
@@ -158,7 +158,7 @@ def check_ffn_ex_4(answer) -> Feedback:
     """Exercise ffn-ex-4: the largest c at which ReLU zeroes every hidden entry (printed input)."""
     xw1, b1 = _thresholds()
     first_zero = float(np.max(-b1 / xw1))
-    X = ffn.seed_ffn_input("printed")
+    X = pipeline.seed_ffn_input("printed")
     words = tokens.tokenize(walkthrough.INSTRUCTION)
     without_w1_scale = float(np.min(-b1 / X.sum(axis=1)))
     mistakes = [
