@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import numpy as np
 
@@ -21,6 +22,7 @@ __all__ = [
     "Chapter",
     "CHAPTERS",
     "chapter",
+    "chapter_for_notebook",
     "Stage",
     "STAGES",
     "Loss",
@@ -36,7 +38,9 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Chapter:
-    """One row of the introduction's table: chapter number, title, notebook, module, what it computes."""
+    """One row of the book's chapter table: number, title, notebook file (in ``book/``), the math
+    module it teaches (``mgie_lessons.<module>``, whose ``exercises``, ``plots``, ``widgets`` and
+    ``explorers`` modules share the name) and what it computes (for the introduction's table)."""
 
     number: int
     title: str
@@ -44,8 +48,15 @@ class Chapter:
     module: str
     computes: str
 
+    @property
+    def page(self) -> str:
+        """The notebook's name without ``.ipynb``, as ``_toc.yml`` lists it under ``book/``."""
+        return self.notebook.removesuffix(".ipynb")
 
-#: The chapters 1-13. ``computes`` is Markdown (with $...$ math) for the introduction's table.
+
+#: The book's one chapter table, chapters 1-13 in reading order: the introduction's table, the
+#: table of contents (``_toc.yml``, checked by the tests), the errata table, the exercise registry
+#: and the grader read it. ``computes`` is Markdown (with $...$ math) for the introduction's table.
 CHAPTERS = (
     Chapter(1, "Tokens and embeddings", "01_tokens.ipynb", "tokens",
             r"the instruction's tokens and the matrix $\mathbf{X}$ of their embeddings, by lookup and as $\mathbf{X} = \mathbf{O}\mathbf{E}$"),
@@ -80,6 +91,20 @@ def chapter(number: int) -> Chapter:
     """The :class:`Chapter` with this number (1 to 13)."""
     number = check_int(number, "number", minimum=1, maximum=len(CHAPTERS))
     return CHAPTERS[number - 1]
+
+
+def chapter_for_notebook(name) -> Chapter:
+    """The :class:`Chapter` whose notebook is ``name``: a file name or path, with or without
+    ``.ipynb`` (``"02_attention.ipynb"``, ``"book/02_attention"``). Raises ``ValueError`` naming
+    ``name`` for anything else (the introduction, the instructor guide, an unknown file)."""
+    if not isinstance(name, (str, PurePath)):
+        raise ValueError(f"name must be a notebook file name or path, got {name!r}")
+    page = PurePath(name).name.removesuffix(".ipynb")
+    for entry in CHAPTERS:
+        if entry.page == page:
+            return entry
+    raise ValueError(f"name must be the notebook of a chapter ({CHAPTERS[0].notebook} ... "
+                     f"{CHAPTERS[-1].notebook}), got {str(name)!r}")
 
 
 @dataclass(frozen=True)

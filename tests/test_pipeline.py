@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from mgie_lessons import pipeline, walkthrough
 from mgie_lessons.plots import pipeline as plots
@@ -27,10 +28,40 @@ def test_chapter_modules_are_the_ones_the_brief_names():
                        "schedules", "guidance", "edit_head", "blending", "end_to_end", "learning"]
 
 
-def test_every_chapter_is_in_the_table_of_contents():
-    toc = (ROOT / "_toc.yml").read_text()
-    for c in pipeline.CHAPTERS:
-        assert f"book/{c.notebook[:-6]}" in toc
+#: The pages of _toc.yml that are not chapters: the introduction (the root), the notation, the
+#: instructor guide and the bibliography.
+NON_CHAPTER_PAGES = ["book/00_introduction", "book/notation", "book/instructor_guide", "book/bibliography"]
+
+
+def _toc_pages() -> list[str]:
+    """Every page of _toc.yml in reading order: the root, then each part's chapters."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+
+
+def test_the_table_of_contents_lists_exactly_the_chapters_in_order():
+    pages = _toc_pages()
+    assert [p for p in pages if p not in NON_CHAPTER_PAGES] == [f"book/{c.page}" for c in pipeline.CHAPTERS]
+    assert sorted(p for p in pages if p in NON_CHAPTER_PAGES) == sorted(NON_CHAPTER_PAGES)
+    assert len(pages) == len(set(pages)) == len(pipeline.CHAPTERS) + len(NON_CHAPTER_PAGES)
+    for page in pages:
+        assert any((ROOT / page).with_suffix(suffix).exists() for suffix in (".ipynb", ".md")), page
+
+
+def test_every_chapter_notebook_is_in_the_table_and_nothing_else():
+    on_disk = sorted(p.name for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb") if p.stem != "00_introduction")
+    assert on_disk == [c.notebook for c in pipeline.CHAPTERS]
+
+
+def test_chapter_for_notebook():
+    assert pipeline.chapter_for_notebook("02_attention.ipynb") is pipeline.chapter(2)
+    assert pipeline.chapter_for_notebook("book/13_learning.ipynb").title == "How MGIE learns"
+    assert pipeline.chapter_for_notebook(ROOT / "book" / "10_edit_head.ipynb").module == "edit_head"
+    assert pipeline.chapter_for_notebook("07_errata").number == 7
+    assert [pipeline.chapter_for_notebook(c.notebook) for c in pipeline.CHAPTERS] == list(pipeline.CHAPTERS)
+    for bad in ("00_introduction.ipynb", "instructor_guide.ipynb", "02_attention.md", "14_more.ipynb", "", 2):
+        with pytest.raises(ValueError, match="name"):
+            pipeline.chapter_for_notebook(bad)
 
 
 def test_chapter_lookup_and_its_errors():
