@@ -27,8 +27,6 @@ __all__ = [
     "STAGES",
     "Loss",
     "LOSSES",
-    "SeedPipelineResult",
-    "run_seed_pipeline",
     "SeedRun",
     "seed_run",
     "FFN_INPUT_SOURCES",
@@ -149,30 +147,6 @@ LOSSES = (
     Loss("L_ins", 6, "visual_tokens", "cross-entropy of the expressive instruction and the [IMG] tokens"),
     Loss("L_edit", 6, "denoising", "|| eps - eps_theta ||^2, the noise-prediction error"),
 )
-
-
-@dataclass(frozen=True)
-class SeedPipelineResult:
-    """The first stages of the pipeline on the seed's data (chapters 1-3), by name.
-
-    tokens: the n words; X: the embedded instruction (n x d, Eq. 1.2); attention: every
-    intermediate of chapter 2 (``attention.output`` is H); ffn: every intermediate of chapter 3
-    (``ffn.output`` is F).
-    """
-
-    tokens: tuple
-    X: np.ndarray
-    attention: attention.AttentionResult
-    ffn: ffn.FFNResult
-
-
-def run_seed_pipeline(instruction: str = walkthrough.INSTRUCTION, table=None) -> SeedPipelineResult:
-    """Embed ``instruction`` (chapter 1), apply the seed's self-attention (chapter 2, W^Q = W^K =
-    W^V = I) and the seed's FFN (chapter 3). ``table`` defaults to the seed's embedding table."""
-    words, X = tokens.embed(instruction, table)
-    attended = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
-    fed_forward = ffn.feed_forward(attended.output, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
-    return SeedPipelineResult(tuple(words), X, attended, fed_forward)
 
 
 @dataclass(frozen=True)

@@ -86,37 +86,6 @@ def test_losses_attach_to_existing_stages_in_chapter_6():
         assert loss.stage in keys and loss.chapter == 6
 
 
-def test_run_seed_pipeline_first_rows_by_hand():
-    result = pipeline.run_seed_pipeline()
-    assert result.tokens == tuple(walkthrough.INSTRUCTION.split())
-    np.testing.assert_allclose(result.X[0], [0.1, 0.2])
-    # Row 1 of H by hand: weights a_j = exp(x_1 . x_j / sqrt 2) / sum, output sum_j a_j x_j.
-    X = np.array([[0.1, 0.2], [0.2, 0.1], [0.1, 0.3], [0.3, 0.2], [0.1, 0.3],
-                  [0.2, 0.2], [0.3, 0.3], [0.1, 0.2], [0.2, 0.2], [0.3, 0.1]])
-    scores = [(0.1 * a + 0.2 * b) / math.sqrt(2) for a, b in X]
-    weights = [math.exp(s) for s in scores]
-    total = sum(weights)
-    row = [sum(w * x[k] for w, x in zip(weights, X)) / total for k in range(2)]
-    np.testing.assert_allclose(result.attention.output[0], row, rtol=1e-12)
-    # F row 1 = ReLU(h W1 + b1) W2 + b2 with all-0.2 W1 and all-0.3 W2:
-    hidden = max(0.0, 0.2 * (row[0] + row[1]) + 0.1)
-    np.testing.assert_allclose(result.ffn.output[0], [0.3 * 2 * hidden + 0.1] * 2, rtol=1e-12)
-
-
-def test_run_seed_pipeline_shapes_and_custom_instruction():
-    result = pipeline.run_seed_pipeline("Add a hat")
-    assert result.X.shape == (3, 2)
-    assert result.attention.weights.shape == (3, 3)
-    assert result.ffn.output.shape == (3, 2)
-
-
-def test_run_seed_pipeline_errors_come_from_the_chapters():
-    with pytest.raises(ValueError, match="'red'"):
-        pipeline.run_seed_pipeline("Add a red hat")
-    with pytest.raises(ValueError, match="instruction is empty"):
-        pipeline.run_seed_pipeline("  ")
-
-
 def test_pipeline_figure_draws_every_stage_and_loss():
     figure = plots.pipeline_figure(dpi=50)
     ax = figure.axes[0]
