@@ -4,6 +4,10 @@ The introduction draws the pipeline (``plots.pipeline``) and lists the chapters;
 tables below, so the figure, the chapter table and the tests agree. The seed's own run is here
 too: :func:`seed_run` chains the chapter modules once on the seed's data (see its docstring for
 the equations) and every chapter, checker and figure that needs an intermediate reads it there.
+
+Imports run one way: this module imports the modules of chapters 1-5 that the run chains
+(``tokens``, ``attention``, ``ffn``, ``visual_tokens``, ``diffusion``), so those may not import
+it; later chapters (``edit_head``, ``errata``, ...), the checkers, figures and widgets may.
 """
 
 from __future__ import annotations

@@ -38,3 +38,20 @@ def test_importing_does_not_import_matplotlib_or_widgets(modules):
 
 def test_the_check_can_fail():
     assert "matplotlib" in _imports_in_a_fresh_interpreter(["mgie_lessons.plots.edit_head"])
+
+
+def test_the_modules_the_seed_run_chains_do_not_import_the_pipeline():
+    """pipeline imports them, so an import of pipeline there would run upward (and in a cycle)."""
+    import ast
+    import importlib
+    from pathlib import Path
+
+    chained = ["tokens", "attention", "ffn", "visual_tokens", "diffusion", "walkthrough", "validation"]
+    for name in chained[:5]:
+        assert getattr(pipeline, name) is importlib.import_module(f"mgie_lessons.{name}"), name
+    for name in chained:
+        tree = ast.parse(Path(importlib.import_module(f"mgie_lessons.{name}").__file__).read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                    for alias in node.names} | {node.module or "" for node in ast.walk(tree)
+                                                 if isinstance(node, ast.ImportFrom)}
+        assert "pipeline" not in imported and "mgie_lessons.pipeline" not in imported, name
