@@ -27,15 +27,14 @@ kept for code that still calls it.
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
-import io
 import itertools
 import json
 import re
-import struct
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
+
+from .plots.common import compact_png, png_size
 
 __all__ = ["Parameter", "Range", "Checkbox", "Select", "Frame", "FrameView", "PanelFrames", "ScriptView",
            "Explorer", "compact_png", "png_size", "precomputed_controls", "StaticControls",
@@ -51,38 +50,9 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
 # Pictures
 # --------------------------------------------------------------------------------------------
 
-def png_size(png: bytes) -> tuple[int, int]:
-    """(width, height) in pixels of PNG bytes, read from the IHDR chunk."""
-    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
-        raise ValueError("png must be PNG bytes (signature and IHDR chunk)")
-    return struct.unpack(">II", png[16:24])
-
-
 #: Colours of an explorer frame's palette: 64 keep text and colour maps readable and make a
 #: frame about a quarter of its RGB size (an explorer holds a hundred or more).
 FRAME_COLOURS = 64
-
-
-def compact_png(png: bytes, colours: int = FRAME_COLOURS) -> bytes:
-    """Re-encode PNG bytes as a small palette PNG for a page (a few times smaller).
-
-    Uses the figures' own helper (:func:`mgie_lessons.plots.common.compact_png_bytes`) when the
-    package has it, else the same method here: a median-cut palette without dithering.
-    """
-    from .plots import common
-
-    helper = getattr(common, "compact_png_bytes", None)
-    if helper is not None:
-        return helper(png, colours)
-    import numpy as np
-    from PIL import Image
-
-    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
-    picture = Image.fromarray(np.ascontiguousarray(rgb)).quantize(
-        colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="png", optimize=True)
-    return buffer.getvalue()
 
 
 def _data_uri(png: bytes) -> str:
@@ -341,7 +311,7 @@ class PanelFrames(FrameView):
                                f"(asked, got): {clamped}; keep the explorer within the panel's ranges")
         if not accepted:
             return Frame(None, message=panel.error)
-        png = compact_png(bytes(panel.image.value))
+        png = compact_png(bytes(panel.image.value), FRAME_COLOURS)
         text = _outputs_html(panel) if self.show_text else ""
         return Frame(png, alt=panel.alt, text=text, scale=_pixel_scale(panel, png))
 
@@ -365,12 +335,9 @@ def _pixel_scale(panel, png: bytes) -> float:
             css = 0.0
         if css > 0:
             return max(width / css, 1.0)
-    try:
-        from .plots.common import pixel_scale
+    from .plots.common import pixel_scale
 
-        return pixel_scale(panel.figure)
-    except ImportError:
-        return 1.0
+    return pixel_scale(panel.figure)
 
 
 class ScriptView:

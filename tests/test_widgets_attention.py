@@ -114,14 +114,6 @@ def test_fast_heatmap_rejects_a_new_shape(panel):
         panel.heatmap.update(np.zeros((3, 3)))
 
 
-def test_static_frame_has_alt_text_and_rejects_bad_mask():
-    png, alt = plots.static_weights_frame(0.1, "on")
-    assert png.startswith(b"\x89PNG")
-    assert "temperature 0.1" in alt and "causal mask on" in alt
-    with pytest.raises(ValueError, match="causal_mask must be"):
-        plots.static_weights_frame(1.0, "maybe")
-
-
 def test_figures_have_titles_and_labelled_axes():
     result = attention.self_attention(X, I2, I2, I2, causal=True)
     c = printed.compare_printed(walkthrough.PRINTED_QK_T, X @ X.T)

@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from mgie_lessons import blending
-from mgie_lessons.plots.blending import render_static
 from mgie_lessons.widgets import blending as panel_module
 from widget_checks import assert_slider_refuses
 
@@ -106,12 +105,3 @@ def test_bench_settings_are_valid_and_render_from_scratch_gives_png(panel):
         np.testing.assert_allclose(panel.view.image.get_array()[:, :32], np.clip(expected.edited, 0, 1))
         assert f"out {expected.change_outside:.4f} | in {expected.change_inside:.4f}" == panel.view.ax.get_title()
     assert panel_module.render_from_scratch(panel_module.BENCH_SETTINGS[0])[:4] == b"\x89PNG"
-
-
-def test_static_frames_have_alt_text_with_the_numbers():
-    png, alt = render_static(4, "on")
-    expected = blending.toy_edit(blend_levels=(0, 1, 2, 3), blend_steps=4, masking=True)
-    assert png[:4] == b"\x89PNG"
-    assert f"{expected.change_outside:.4f}" in alt and "first 4 of 8 steps" in alt
-    _, alt0 = render_static(0, "off")
-    assert f"{blending.toy_edit().change_outside:.4f}" in alt0

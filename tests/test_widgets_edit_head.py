@@ -5,9 +5,8 @@ import html
 import numpy as np
 import pytest
 
-from mgie_lessons import edit_head as eh
 from mgie_lessons.edit_head import ChapterExample
-from mgie_lessons.plots.edit_head import overlay_rgb, render_static
+from mgie_lessons.plots.edit_head import overlay_rgb
 from mgie_lessons.widgets import edit_head as panel_module
 from widget_checks import assert_slider_refuses
 
@@ -122,11 +121,3 @@ def test_bench_settings_and_baseline(panel):
         assert f"{weights_map.min():.3f} to {weights_map.max():.3f}" in panel.alt
         assert f"{example.output.U.shape[0]} rows by {example.output.U.shape[1]} columns" in panel.alt
     assert panel_module.render_from_scratch(panel_module.BENCH_SETTINGS[0])[:4] == b"\x89PNG"
-
-
-def test_static_frames(default_example):
-    png, alt = render_static(38, 4)
-    assert png[:4] == b"\x89PNG"
-    weights_map = default_example.attention_map(38)
-    assert f"{weights_map.max():.3f}" in alt and "4 heads" in alt
-    assert eh.init_edit_head_params(n_heads=2).n_heads == 2

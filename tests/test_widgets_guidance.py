@@ -50,14 +50,14 @@ def test_scales_one_show_the_full_prediction(panel):
     assert panel.summary.value.count(text) == 2   # the eps(z, V, U) line and the guided line
 
 
-def test_large_scales_widen_the_plane_and_rebake(panel):
-    pictures_before = len(panel.plot.background.pictures)
+def test_large_scales_widen_the_plane_and_draw_a_new_background(panel):
+    draws_before = panel.plot.background.full_draws
     assert panel.set(s_image=6.0, s_text=20.0, instruction="add a blue hat")
     assert panel.plot.plane_ax.get_xlim() == (0, 6 * 1.1) and panel.plot.plane_ax.get_ylim() == (0, 20 * 1.1)
-    assert len(panel.plot.background.pictures) == pictures_before + 1   # a picture for the new limits
+    assert panel.plot.background.full_draws == draws_before + 1   # a background for the new limits
     assert panel.set(**W.DEFAULTS)
     assert panel.plot.plane_ax.get_xlim() == (0, 4.0)
-    assert len(panel.plot.background.pictures) == pictures_before + 1   # the old picture is reused
+    assert panel.plot.background.full_draws == draws_before + 1   # the old background is reused
 
 
 def test_null_instruction_leaves_the_image(panel):
@@ -98,10 +98,3 @@ def test_bench_settings_and_render_from_scratch(panel):
         _, _, edit = W.compute(values)
         np.testing.assert_allclose(np.asarray(panel.plot.image.get_array()), edit.image_edit)
     assert W.render_from_scratch(W.BENCH_SETTINGS[0])[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_static_renderer():
-    from mgie_lessons.plots.guidance import render_scaled_edit
-
-    png, alt = render_scaled_edit(1.5, 7.5)
-    assert png[:4] == b"\x89PNG" and "image scale 1.5" in alt and "instruction scale 7.5" in alt

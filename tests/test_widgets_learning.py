@@ -95,8 +95,3 @@ def test_updates_redraw_in_place_and_match_a_fresh_panel(panel):
     fresh = panel_module.make_panel()
     assert fresh.set(**panel_module.BENCH_SETTINGS[0])
     assert panel.image.value == fresh.image.value
-
-
-def test_static_frames_have_alt_text():
-    png, alt = learning_plots.render_explore("0.032", "W_v")
-    assert png[:4] == b"\x89PNG" and "W^V" in alt and "lr = 0.032" in alt

@@ -64,8 +64,7 @@ def test_first_ddim_coefficients_shown(panel):
 
 def test_static_background_is_baked_and_titles_stay_visible(panel):
     assert panel.set(**W.DEFAULTS)
-    assert panel.plot.background is not None and panel.plot.background.pictures
-    assert not panel.plot.curve_ax.xaxis.get_visible()          # drawn into the cached picture
+    assert panel.plot.background is not None and panel.plot.background.full_draws >= 1
     title = panel.plot.curve_ax.title
     assert title.get_visible() and title.get_position()[1] == 1.0
 
@@ -115,10 +114,3 @@ def test_bench_settings_are_valid_and_render_from_scratch(panel):
         assert f"RMS error {result.rms_error:.3g}" in panel.alt
     png = W.render_from_scratch(W.BENCH_SETTINGS[1])
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_static_renderers_return_png_and_alt():
-    png, alt = schedule_plots.render_noisy_image("scaled_linear", 250)
-    assert png[:4] == b"\x89PNG" and "250" in alt and "scaled_linear" in alt
-    png, alt = schedule_plots.render_ddim_result(5, 0.01)
-    assert png[:4] == b"\x89PNG" and "5 DDIM steps" in alt

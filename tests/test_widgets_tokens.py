@@ -6,8 +6,6 @@ import numpy as np
 import pytest
 
 from mgie_lessons import walkthrough, tokens
-from mgie_lessons.plots import tokens as plots
-from mgie_lessons.static import precomputed_controls
 from mgie_lessons.widgets import tokens as wt
 
 
@@ -147,12 +145,3 @@ def test_update_is_in_place(panel):
     image_artist = panel.tokens_figure.image
     panel.set(**wt.BENCH_SETTINGS[3])
     assert panel.figure is figure and panel.tokens_figure.image is image_artist
-
-
-def test_static_frame_and_controls():
-    png, alt = plots.render_controls(plots.STATIC_INSTRUCTIONS[1], 2.0)
-    assert png[:4] == b"\x89PNG"
-    assert "'hat'" in alt and "(0.6, 0.4)" in alt
-    controls = precomputed_controls("tokens-test", {"instruction": list(plots.STATIC_INSTRUCTIONS[:2]),
-                                                    "scale": [1.0, 2.0]}, plots.render_controls)
-    assert controls.frames == 4

@@ -11,7 +11,6 @@ conditioned noise, the denoising loop, the tied LM head's cross-entropy and the 
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 

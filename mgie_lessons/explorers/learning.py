@@ -12,7 +12,6 @@ browser tests compare the page's numbers with it.
 from __future__ import annotations
 
 import base64
-import json
 
 import numpy as np
 

@@ -1,22 +1,18 @@
 """Figures for chapter 2 (self-attention). Every function returns an Agg figure built with
 :mod:`mgie_lessons.plots.common` (title, labelled axes) and only calls :mod:`mgie_lessons.attention`.
 
-:class:`FastWeightsHeatmap` is the widget's figure. Redrawing 100 annotation texts with
-matplotlib costs about 0.5 ms per text on the book's build machine, far over the widget's 16 ms
-budget, so it draws the frame (title, token labels, colour bar) once into a background image and
-the 100 numbers as one image assembled from cached glyph bitmaps. Updating it changes two arrays.
+:class:`FastWeightsHeatmap` is the widget's figure: the annotated heatmap of
+:func:`weights_heatmap`, redrawn by :class:`~mgie_lessons.plots.common.Blitter` (cells painted, the
+100 numbers stamped from glyph bitmaps over a cached picture of the frame).
 """
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
-from matplotlib.font_manager import FontProperties, findfont, get_font
 
 from .. import attention, pipeline, walkthrough
 from ..validation import as_matrix
-from .common import figure_png, label_axes, matrix_heatmap, new_figure, pixels_png, set_pixel_scale
+from .common import Blitter, label_axes, matrix_heatmap, new_figure
 
 __all__ = [
     "QUERY_LABEL",
@@ -30,8 +26,6 @@ __all__ = [
     "difference_heatmap",
     "row_sums_figure",
     "FastWeightsHeatmap",
-    "static_weights_frame",
-    "compact_png",
 ]
 
 QUERY_LABEL = "query token i (row: who attends)"
@@ -41,15 +35,6 @@ KEY_LABEL = "key token j (column: attended to)"
 def _token_labels(token_list) -> list[str]:
     return [f"{i + 1} {word}" for i, word in enumerate(token_list)]
 
-
-def _plain_annotations(heat, values, dark) -> None:
-    """Drop the white halo of the cell texts; write white on dark cells and black on light ones.
-
-    (Plain text compresses far better in PNG and reads as well.) ``dark`` is a boolean array.
-    """
-    for text, is_dark in zip(heat.texts, np.asarray(dark).ravel()):
-        text.set_path_effects([])
-        text.set_color("white" if is_dark else "black")
 
 
 def weights_heatmap(weights, token_list, *, title: str, ax=None, fmt: str = ".3f",
@@ -62,8 +47,6 @@ def weights_heatmap(weights, token_list, *, title: str, ax=None, fmt: str = ".3f
     heat = matrix_heatmap(weights, title=title, xlabel=KEY_LABEL, ylabel=QUERY_LABEL,
                           row_labels=labels, col_labels=labels, fmt=fmt, ax=ax,
                           colorbar=colorbar, vmin=vmin, vmax=vmax, cmap=cmap)
-    low, high = heat.image.get_clim()
-    _plain_annotations(heat, weights, np.asarray(weights, dtype=float) < (low + high) / 2)
     return heat
 
 
@@ -261,7 +244,6 @@ def difference_heatmap(comparison, *, title: str, row_labels=None, col_labels=No
                           vmin=-limit, vmax=limit, colorbar=True)
     heat.image.set_cmap(heat.image.cmap.with_extremes(bad="0.8"))
     heat.figure.axes[-1].set_ylabel("printed − computed")
-    _plain_annotations(heat, D, np.nan_to_num(np.abs(D)) > 0.6 * limit)
     for text, value, wrong in zip(heat.texts, D.ravel(), bad.ravel()):
         if np.isnan(value):
             text.set_text("–")
@@ -295,142 +277,31 @@ def row_sums_figure(row_sums: dict, token_list, *, dpi: int = 72):
 # ---------------------------------------------------------------------------
 
 
-class _GlyphCache:
-    """Bitmaps (alpha, 0-1) of short strings rendered once with matplotlib's FreeType font."""
-
-    def __init__(self, fontsize: float, dpi: float):
-        self.font = get_font(findfont(FontProperties(family="DejaVu Sans", size=fontsize)))
-        self.fontsize = fontsize
-        self.dpi = dpi
-        self.bitmaps: dict[str, np.ndarray] = {}
-
-    def get(self, text: str) -> np.ndarray:
-        if text not in self.bitmaps:
-            self.font.set_size(self.fontsize, self.dpi)
-            self.font.set_text(text, 0.0)
-            self.font.draw_glyphs_to_bitmap(antialiased=True)
-            self.bitmaps[text] = np.asarray(self.font.get_image(), dtype=np.float32) / 255.0
-        return self.bitmaps[text]
-
-
 class FastWeightsHeatmap:
-    """An annotated weights heatmap that redraws in a few milliseconds (the widget's figure).
-
-    It is first built like :func:`weights_heatmap` (title, labelled axes, token
-    tick labels, colour bar, colours fixed to [0, 1]) and rendered once. That
-    picture becomes the figure's only artist, a full-size image
-    (``self.canvas``). ``update`` repaints the cells inside the axes box with
-    numpy (colour of each weight from the colour map, then the digits from
-    cached glyph bitmaps) and hands the new pixels to that same image: no text
-    is laid out again and the figure is never re-created. ``self.values``
-    holds the weights shown.
+    """The weights heatmap of :func:`weights_heatmap` (colours fixed to [0, 1], a colour bar),
+    redrawn in a few milliseconds by a :class:`~mgie_lessons.plots.common.Blitter`: the widget's
+    figure. ``update`` replaces the weights; :meth:`png` draws them. ``self.values`` holds the
+    weights shown.
     """
 
     def __init__(self, weights, token_list, *, title: str, dpi: int = 72,
-                 width: float = 5.4, height: float = 4.5, fmt: str = ".3f", fontsize: float = 8.0,
-                 cmap: str = "viridis"):
+                 width: float = 5.4, height: float = 4.5, fmt: str = ".3f", cmap: str = "viridis"):
         values = as_matrix(weights, "weights")
-        self.fmt = fmt
-        self.shape = values.shape
-        figure, ax = new_figure(width, height, dpi=dpi)
-        labels = _token_labels(token_list)
-        image = ax.imshow(np.zeros(values.shape), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto")
-        label_axes(ax, title=title, xlabel=KEY_LABEL, ylabel=QUERY_LABEL)
-        ax.set_xticks(range(values.shape[1]))
-        ax.set_xticklabels(labels, rotation=45, ha="right")
-        ax.set_yticks(range(values.shape[0]))
-        ax.set_yticklabels(labels)
-        colorbar = figure.colorbar(image, ax=ax)
-        colorbar.set_label("weight a_ij")
-        figure.canvas.draw()                 # constrained layout runs once, here
-        figure.set_layout_engine(None)       # and the positions stay frozen afterwards
-        self.background = np.asarray(figure.canvas.buffer_rgba()).copy()
-        self.colormap = image.cmap
-        # The pixel box of the cells, in array coordinates (row 0 at the top), kept inside the spines.
-        box = ax.get_window_extent()
-        fig_height = self.background.shape[0]
-        self.top = int(np.ceil(fig_height - box.y1)) + 1
-        self.bottom = int(np.floor(fig_height - box.y0)) - 1
-        self.left = int(np.ceil(box.x0)) + 1
-        self.right = int(np.floor(box.x1)) - 1
-        height_px, width_px = self.bottom - self.top, self.right - self.left
-        rows, cols = values.shape
-        self.cell_row = (np.arange(height_px) * rows) // height_px     # which cell each pixel row shows
-        self.cell_col = (np.arange(width_px) * cols) // width_px
-        ax.set_visible(False)
-        colorbar.ax.set_visible(False)
-        self.canvas = figure.figimage(self.background, xo=0, yo=0, origin="upper")
-        self.glyphs = _GlyphCache(fontsize, figure.dpi)
-        self.figure = figure
+        self.figure, ax = new_figure(width, height, dpi=dpi)
+        self.heat = weights_heatmap(values, token_list, title=title, ax=ax, fmt=fmt, vmin=0.0, vmax=1.0, cmap=cmap)
+        self.figure.axes[-1].set_ylabel("weight a_ij")
+        self.blitter = Blitter(self.figure, [self.heat.image, *self.heat.texts])
         self.update(values)
-
-    def _write_numbers(self, cells: np.ndarray, values: np.ndarray) -> None:
-        """Write each value in its cell (in place): white digits on dark cells, black on light."""
-        height, width = cells.shape[:2]
-        rows, cols = values.shape
-        for (i, j), value in np.ndenumerate(values):
-            bitmap = self.glyphs.get(format(value, self.fmt))
-            h, w = bitmap.shape
-            top = max(0, int(round((i + 0.5) * height / rows - h / 2)))
-            left = max(0, int(round((j + 0.5) * width / cols - w / 2)))
-            h, w = min(h, height - top), min(w, width - left)
-            ink = bitmap[:h, :w, None]
-            box = cells[top:top + h, left:left + w]
-            shade = 255.0 if value < 0.5 else 0.0
-            box[...] = np.round(box * (1.0 - ink) + shade * ink).astype(np.uint8)
 
     def update(self, weights) -> None:
         """Show new weights (same shape): recolour the cells and rewrite the numbers."""
         values = np.asarray(weights, dtype=float)
-        if values.shape != self.shape:
-            raise ValueError(f"weights must keep shape {self.shape}, got {values.shape}")
+        shape = self.heat.image.get_array().shape
+        if values.shape != shape:
+            raise ValueError(f"weights must keep shape {shape}, got {values.shape}")
         self.values = values
-        colours = np.round(self.colormap(np.clip(values, 0.0, 1.0))[..., :3] * 255).astype(np.uint8)
-        cells = colours.take(self.cell_row, axis=0).take(self.cell_col, axis=1)   # (height, width, 3)
-        self._write_numbers(cells, values)
-        frame = self.background.copy()
-        frame[self.top:self.bottom, self.left:self.right, :3] = cells
-        self.frame = frame
-        self.canvas.set_data(frame)
+        self.heat.update(values, vmin=0.0, vmax=1.0)
 
     def png(self) -> bytes:
-        """The picture as PNG bytes, encoded straight from its pixels (no matplotlib draw)."""
-        return pixels_png(self.frame)
-
-
-# ---------------------------------------------------------------------------
-# Kernel-free controls for the website
-# ---------------------------------------------------------------------------
-
-
-def compact_png(figure) -> bytes:
-    """PNG bytes with the strongest compression (for images embedded in the web page)."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None}, pil_kwargs={"compress_level": 9})
-    return buffer.getvalue()
-
-
-def static_weights_frame(temperature: float, causal_mask: str = "off", *, device_scale: float = 1):
-    """One frame of the website's controls: the seed's weights at ``temperature``, mask "on"/"off".
-
-    Returns ``(png_bytes, alt_text)`` for :func:`mgie_lessons.static.precomputed_controls`.
-    """
-    if causal_mask not in ("on", "off", True, False):
-        raise ValueError(f'causal_mask must be "on" or "off", got {causal_mask!r}')
-    causal = causal_mask in ("on", True)
-    token_list, X = pipeline.seed_run().words, pipeline.seed_run().X
-    result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V, causal=causal,
-                                      temperature=temperature)
-    mask_text = "causal mask on" if causal else "no mask"
-    # The heatmap is a picture drawn at its own dpi: draw it with device_scale pixels per CSS pixel.
-    heat = FastWeightsHeatmap(result.weights, token_list, dpi=72 * device_scale,
-                              title=f"Weights A at tau = {temperature:g}, {mask_text}")
-    set_pixel_scale(heat.figure, device_scale)
-    hat = token_list.index("hat")
-    row = result.weights[hat]
-    strongest = int(np.argmax(row))
-    spread = attention.weight_spread(result.weights, causal=causal)
-    alt = (f"Heatmap of the 10 by 10 attention weights of the seed instruction at temperature "
-           f"{temperature:g} with {mask_text}. The largest weight anywhere is {spread.largest_weight:.3f}; "
-           f"the row of 'hat' puts its largest weight, {row[strongest]:.3f}, on '{token_list[strongest]}'.")
-    return figure_png(heat.figure, compact=True), alt
+        """The picture as PNG bytes (:meth:`Blitter.png <mgie_lessons.plots.common.Blitter.png>`)."""
+        return self.blitter.png()

@@ -12,7 +12,7 @@ from matplotlib.patches import Rectangle
 
 from .. import blending
 from ..images import region_mask, toy_image
-from .common import figure_png, label_axes, new_figure
+from .common import label_axes, new_figure
 
 __all__ = [
     "VARIANTS",
@@ -23,7 +23,6 @@ __all__ = [
     "comparison_figure",
     "steps_figure",
     "EditView",
-    "render_static",
 ]
 
 ALL_LEVELS = (0, 1, 2, 3)
@@ -157,8 +156,7 @@ def _side_by_side(result) -> np.ndarray:
 class EditView:
     """The widget's figure: edited image and change map side by side in one axes, updated in place.
 
-    One axes with few ticks keeps a redraw cheap; the layout is computed once, at the first
-    draw, and then frozen, so an update only replaces the pixels and the title text.
+    One axes without ticks keeps a redraw cheap: an update only replaces the pixels and the title text.
     """
 
     def __init__(self, result, dpi: int = 72):
@@ -172,13 +170,11 @@ class EditView:
         for offset in (0, size + GAP):
             _hat_box(self.ax, size, offset=offset)
         self.update(result)
-        figure_png(self.figure)              # first draw: constrained layout places the axes
-        self.figure.set_layout_engine(None)  # then keep those positions (None: no engine, one draw per PNG)
 
     def dynamic_artists(self) -> list:
-        """What changes from one update to the next (for a :class:`~.common.BlitRenderer`): the
-        image, the title, and what is drawn on top of the image (hat outlines, axes frame)."""
-        return [self.image, self.ax.title, *self.ax.patches, *self.ax.spines.values()]
+        """What changes from one update to the next (for a :class:`~.common.Blitter`): the image
+        and what is drawn on top of it (hat outlines, axes frame); the title is always redrawn."""
+        return [self.image, *self.ax.patches, *self.ax.spines.values()]
 
     def update(self, result) -> None:
         self.image.set_data(_side_by_side(result))
@@ -190,16 +186,3 @@ def describe(result) -> str:
     levels = ",".join(map(str, result.blend_levels)) if result.blend_levels else "none"
     return (f"blend levels {levels}, {int(result.blended_steps.sum())} of {len(result.blended_steps)} steps "
             f"blended, masking {'on' if result.masking else 'off'}")
-
-
-def render_static(blend_steps: int, masking: str, *, device_scale: float = 1) -> tuple[bytes, str]:
-    """One frame of the kernel-free controls: blending at all levels for the first k steps."""
-    on = masking == "on"
-    result = blending.toy_edit(blend_levels=ALL_LEVELS if blend_steps > 0 else (), blend_steps=blend_steps,
-                               masking=on)
-    view = EditView(result, dpi=60)
-    png = figure_png(view.figure, scale=device_scale, compact=True)
-    alt = (f"Toy blue-hat edit with blending at all levels for the first {blend_steps} of 8 steps and "
-           f"masking {masking}: mean change outside the hat {result.change_outside:.4f}, "
-           f"inside {result.change_inside:.4f}.")
-    return png, alt

@@ -11,15 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
-from .. import diffusion, walkthrough
-from .common import BackgroundCache, figure_png, label_axes, new_figure, nice_ceiling
+from .. import diffusion
+from .common import Blitter, label_axes, new_figure, nice_ceiling
 
 __all__ = [
     "TrajectoryPlot",
     "trajectory_plot",
     "trajectory_figure",
     "image_denoising_figure",
-    "render_trajectory",
     "trajectory_alt_text",
     "freeze_plot",
 ]
@@ -118,17 +117,7 @@ def image_denoising_figure(image, noise, eta, T, predicted_noise, *, dpi: int = 
     return figure
 
 
-def freeze_plot(plot: TrajectoryPlot) -> BackgroundCache:
-    """For the widget: everything but the two lines comes from a :class:`BackgroundCache`."""
+def freeze_plot(plot: TrajectoryPlot) -> Blitter:
+    """For the widget: only the two lines are redrawn at each update (a :class:`Blitter`)."""
     plot.figure.get_layout_engine().set(w_pad=0.12)   # room for wider tick labels later on
-    return BackgroundCache(plot.figure, [plot.line, plot.clean_line])
-
-
-def render_trajectory(eta, T, *, dpi: int = 60, device_scale: float = 1) -> tuple[bytes, str]:
-    """(PNG, alt text) of the seed's trajectory for one (eta, T): the kernel-free controls' frames."""
-    start = diffusion.noisy_start(walkthrough.IMAGE_VALUE, walkthrough.NOISE_VALUE)
-    result = diffusion.denoise(start, eta, T, diffusion.linear_noise_rule(walkthrough.NOISE_SLOPE))
-    plot = trajectory_plot(result, walkthrough.IMAGE_VALUE, title=f"Seed's update, eta = {eta:g}, T = {T}",
-                           width=5.4, height=2.7, dpi=dpi, legend="outside")
-    return (figure_png(plot.figure, scale=device_scale, compact=True),
-            trajectory_alt_text(result, walkthrough.IMAGE_VALUE))
+    return Blitter(plot.figure, [plot.line, plot.clean_line])

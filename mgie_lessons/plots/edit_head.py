@@ -12,7 +12,7 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from .. import edit_head as eh
 from ..images import toy_image
-from .common import figure_png, label_axes, new_figure
+from .common import label_axes, new_figure
 
 __all__ = [
     "architecture_figure",
@@ -21,7 +21,6 @@ __all__ = [
     "attention_maps_figure",
     "EditHeadView",
     "overlay_rgb",
-    "render_static",
 ]
 
 def _box(ax, x, y, w, h, text, colour):
@@ -150,12 +149,11 @@ class EditHeadView:
             ax.set_xticks([])
             ax.set_yticks([])
         self.update(example, row)
-        figure_png(self.figure)             # first draw: constrained layout places the axes
-        self.figure.set_layout_engine(None)  # then keep those positions (one draw per PNG)
 
     def dynamic_artists(self) -> list:
-        """What changes from one update to the next (for a :class:`~.common.BlitRenderer`)."""
-        artists = [self.u_image, self.row_line, self.map_image, self.u_ax.title, self.map_ax.title]
+        """What changes from one update to the next (for a :class:`~.common.Blitter`; titles are
+        always redrawn)."""
+        artists = [self.u_image, self.row_line, self.map_image]
         for ax in (self.u_ax, self.map_ax):
             artists.extend(ax.spines.values())
         return artists
@@ -177,14 +175,3 @@ class EditHeadView:
         self.map_ax.set_title(f"row {row}: {self.weights_map.min():.3f}-{self.weights_map.max():.3f}",
                               fontsize=10)
         return shape_changed
-
-
-def render_static(row: int, n_heads: int, *, device_scale: float = 1) -> tuple[bytes, str]:
-    """One frame of the kernel-free controls: the map of row ``row`` of U for ``n_heads`` heads."""
-    example = eh.ChapterExample(n_heads=n_heads)
-    view = EditHeadView(example, row, dpi=60)
-    weights_map = example.attention_map(row)
-    alt = (f"Left: U, 77 rows by 12 columns, from an edit head with {n_heads} heads; right: the toy "
-           f"image with the attention weight each of its 8 by 8 positions gives to row {row} of U, "
-           f"from {weights_map.min():.3f} to {weights_map.max():.3f}.")
-    return figure_png(view.figure, scale=device_scale, compact=True), alt

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import end_to_end
-from .common import BlitRenderer, MatrixHeatmap, figure_png, label_axes, matrix_heatmap, new_figure, nice_ceiling
+from .common import MatrixHeatmap, label_axes, matrix_heatmap, new_figure, nice_ceiling
 
-__all__ = ["PipelineFigure", "pipeline_figure", "update_pipeline_figure", "pipeline_png", "pipeline_alt"]
+__all__ = ["PipelineFigure", "pipeline_figure", "update_pipeline_figure", "pipeline_alt"]
 
 LOSS_LABELS = ("L_ins", "alpha L_edit", "L_all")
 
@@ -29,7 +29,7 @@ class PipelineFigure:
     loss_ax: object
 
     def dynamic_artists(self) -> list:
-        """What changes from one update to the next (for a :class:`BlitRenderer`)."""
+        """What changes from one update to the next (for a :class:`~.common.Blitter`)."""
         return ([self.weights.image, self.visual.image, *self.visual.texts, self.trajectory_line,
                  *self.loss_bars, *self.loss_texts])
 
@@ -129,10 +129,3 @@ def pipeline_alt(result: end_to_end.PipelineResult) -> str:
             f"({result.U.shape[0]} by {result.U.shape[1]}); a denoising trajectory from "
             f"{float(np.ravel(result.denoise.trajectory)[0]):.3f} to {float(np.ravel(result.denoise.final)[0]):.3f}; "
             f"losses L_ins {result.l_ins:.3f}, L_edit {result.l_edit:.3f}, L_all {result.l_all:.3f}.")
-
-
-def pipeline_png(result: end_to_end.PipelineResult, alpha: float, dpi: int = 60, *,
-                 device_scale: float = 1) -> tuple[bytes, str]:
-    """A fresh figure for ``result`` as PNG bytes plus alt text (for kernel-free controls)."""
-    drawn = pipeline_figure(result, alpha, dpi=dpi)
-    return figure_png(drawn.figure, scale=device_scale, compact=True), pipeline_alt(result)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import io
-
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.patches import Circle
-from PIL import Image
 
 from .. import ffn, walkthrough
-from .common import MatrixHeatmap, figure_png, label_axes, matrix_heatmap, new_figure
+from .common import label_axes, matrix_heatmap, new_figure
 
 __all__ = [
     "ffn_diagram",
@@ -23,9 +20,6 @@ __all__ = [
     "ffn_strip_figure",
     "seed_comparison_figure",
     "static_result",
-    "compact_png",
-    "plain_annotations",
-    "render_static",
 ]
 
 PANELS = (
@@ -180,8 +174,9 @@ class FFNStrip:
     title: object
 
     def dynamic_artists(self) -> list:
-        """The artists an update changes (for ``plots.common.BlitRenderer``)."""
-        return [self.image, self.title]
+        """The artists an update changes (for a :class:`~.common.Blitter`): the image; the
+        title is always redrawn."""
+        return [self.image]
 
     def update(self, X, result: ffn.FFNResult) -> None:
         values = _strip_matrix(X, result)
@@ -209,8 +204,7 @@ def ffn_strip_figure(X, result: ffn.FFNResult, *, dpi: int = 72, width: float = 
         spine.set_visible(False)
     label_axes(ax, title=_strip_title(result), xlabel="columns (blue < 0 < red)",
                ylabel="token")
-    # y=1.0 fixes the title's place: matplotlib otherwise re-places it on every draw, and a
-    # blitting renderer that hides it while caching the background would push it off the figure.
+    # y=1.0: a fixed place at the top of the axes, which have no ticks
     ax.set_title(ax.get_title(), fontsize=10, pad=16, y=1.0)
     ncols = np.asarray(X).shape[1]
     for index, name in enumerate(["H", "P", "Z", "F"]):
@@ -242,44 +236,3 @@ def static_result(source: str, c: float, b1: float) -> tuple[np.ndarray, ffn.FFN
     X = ffn.seed_ffn_input(source)
     W1 = c * np.asarray(walkthrough.W1, dtype=float)
     return X, ffn.feed_forward(X, W1, [b1, b1], walkthrough.W2, walkthrough.B2)
-
-
-def compact_png(figure, colours: int = 48) -> bytes:
-    """PNG bytes of ``figure`` with a reduced palette: a third of the size, for the website."""
-    figure.canvas.draw()
-    rgba = np.asarray(figure.canvas.buffer_rgba())
-    image = Image.fromarray(rgba[..., :3]).quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return buffer.getvalue()
-
-
-def plain_annotations(heatmap: MatrixHeatmap) -> None:
-    """Drop the white halo of the annotations (cheaper to draw and to compress).
-
-    Each number becomes black on a light cell and white on a dark one.
-    """
-    values = np.asarray(heatmap.image.get_array(), dtype=float)
-    colours = heatmap.image.cmap(heatmap.image.norm(values))
-    for text, rgba in zip(heatmap.texts, colours.reshape(-1, 4)):
-        luminance = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2]
-        text.set_path_effects([])
-        text.set_color("black" if luminance > 0.5 else "white")
-
-
-def render_static(source: str = "computed", c: float = 1.0, b1: float = 0.1, *,
-                  device_scale: float = 1) -> tuple[bytes, str]:
-    """One frame of the kernel-free controls: P, Z and F heatmaps, plus alt text."""
-    X, result = static_result(source, c, b1)
-    panel = ffn_figure(X, result, dpi=72, width=6.0, height=3.5,
-                       panels=("pre_activation", "hidden", "output"), fmt=".2f",
-                       suptitle=f"{source} input, W1 = {c:g} x seed W1, b1 = ({b1:g}, {b1:g})")
-    for heatmap in panel.heatmaps.values():
-        plain_annotations(heatmap)
-    png = figure_png(panel.figure, scale=device_scale, compact=True, colours=48)
-    zeroed = int(ffn.zeroed_by_relu(result.pre_activation).sum())
-    total = result.pre_activation.size
-    alt = (f"Heatmaps of P, Z and F for the {source} attention output with W1 = {c:g} times the seed's W1 "
-           f"and b1 = ({b1:g}, {b1:g}). ReLU sets {zeroed} of {total} entries of P to zero; the output "
-           f"entries range from {result.output.min():.3f} to {result.output.max():.3f}.")
-    return png, alt

@@ -1,8 +1,7 @@
 """Figures for chapter 9: the toy latent, the three predictions, and edits over both guidance scales.
 
 Every function builds a fresh Agg figure with :mod:`mgie_lessons.plots.common` and only calls
-:mod:`mgie_lessons.guidance`. :class:`GuidancePanelPlot` is updated in place by the widget;
-:func:`render_scaled_edit` feeds the kernel-free controls.
+:mod:`mgie_lessons.guidance`. :class:`GuidancePanelPlot` is updated in place by the widget.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from ..schedules import to_model_range
 from ..images import toy_image
 from matplotlib.ticker import MaxNLocator
 
-from .common import BackgroundCache, figure_png, label_axes, matrix_heatmap, new_figure
+from .common import Blitter, label_axes, matrix_heatmap, new_figure
 
 __all__ = [
     "HAT_CELL",
@@ -29,7 +28,6 @@ __all__ = [
     "GuidancePanelPlot",
     "guidance_panel_plot",
     "panel_alt_text",
-    "render_scaled_edit",
 ]
 
 #: The latent cell (row, column) fully inside the hat region, used to show numbers.
@@ -146,19 +144,15 @@ class GuidancePanelPlot:
     def update(self, s_image: float, s_text: float, edit: guidance.OneStepEdit) -> None:
         """Move the marker and replace the image (no new figure)."""
         self.marker.set_data([s_image], [s_text])
-        limits = ((0, max(4.0, s_image * 1.1)), (0, max(16.0, s_text * 1.1)))
-        rebake = limits != (self.plane_ax.get_xlim(), self.plane_ax.get_ylim())
-        self.plane_ax.set_xlim(*limits[0])
-        self.plane_ax.set_ylim(*limits[1])
+        self.plane_ax.set_xlim(0, max(4.0, s_image * 1.1))      # new limits: a new background (rare)
+        self.plane_ax.set_ylim(0, max(16.0, s_text * 1.1))
         self.image.set_data(edit.image_edit)
-        # y = 1.0 pins the title: with the axes' ticks hidden (BackgroundCache) automatic placement misfires
+        # y = 1.0: the title stays at the top of its axes, which have no ticks
         self.image_ax.set_title(f"s_V = {s_image:g}, s_X = {s_text:g}", fontsize=9, y=1.0)
-        if rebake and self.background is not None:
-            self.background.refresh()   # the plane's ticks changed: redraw the static bitmap (rare)
 
     def freeze(self) -> None:
-        """Fix the layout and bake the static artists (call once; the cache lays the figure out first)."""
-        self.background = BackgroundCache(self.figure, [self.marker, self.image, self.image_ax.title])
+        """Fix the layout; only the marker and the image are redrawn at each update (a :class:`Blitter`)."""
+        self.background = Blitter(self.figure, [self.marker, self.image])
 
 
 def guidance_panel_plot(s_image: float, s_text: float, edit: guidance.OneStepEdit, *, dpi: int = 72) -> GuidancePanelPlot:
@@ -190,19 +184,3 @@ def panel_alt_text(s_image: float, s_text: float, edit: guidance.OneStepEdit) ->
     return (f"Left: a plane of the two guidance scales with a dot at s_V = {s_image:g}, s_X = {s_text:g} and a star at "
             f"the defaults 1.5, 7.5. Right: the toy image after one guided step; the patch above the head has "
             f"colour R {hat[0]:.2f}, G {hat[1]:.2f}, B {hat[2]:.2f}.")
-
-
-def render_scaled_edit(s_image: float, s_text: float, *, dpi: int = 64, device_scale: float = 1) -> tuple[bytes, str]:
-    """PNG of the one-step edit for one (s_V, s_X) pair, with alt text (kernel-free controls)."""
-    edit = toy_edit(s_image, s_text)
-    figure, ax = new_figure(2.6, 2.7, dpi=dpi)
-    ax.imshow(edit.image_edit, interpolation="nearest")
-    label_axes(ax, title=f"s_V = {s_image:g}, s_X = {s_text:g}", xlabel="pixel column", ylabel="pixel row")
-    ax.title.set_fontsize(9)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    row, column = HAT_CELL
-    hat = edit.image_edit[row * 8:(row + 1) * 8, column * 8:(column + 1) * 8].mean(axis=(0, 1))
-    alt = (f"The toy image after one guided step with image scale {s_image:g} and instruction scale {s_text:g}: "
-           f"the patch above the head has colour R {hat[0]:.2f}, G {hat[1]:.2f}, B {hat[2]:.2f}.")
-    return figure_png(figure, scale=device_scale, compact=True), alt

@@ -10,19 +10,12 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .. import learning
 from ..validation import check_int
-from .attention import _GlyphCache
-from .common import _encode_canvas, figure_png, freeze_layout, label_axes, new_figure, nice_ceiling
-
-try:   # pictures drawn for high-density screens, where plots.common offers it
-    from .common import HIDPI_SCALE, set_pixel_scale
-except ImportError:  # pragma: no cover - an older plots.common: one device pixel per CSS pixel
-    HIDPI_SCALE, set_pixel_scale = 1, None
+from .common import HIDPI_SCALE, contrast_colours, label_axes, new_figure, nice_ceiling, set_pixel_scale
 
 __all__ = [
     "graph_figure",
@@ -37,11 +30,9 @@ __all__ = [
     "explore_runs",
     "nearest_rate_index",
     "ExploreFigure",
-    "KeyedBlitRenderer",
     "HIDPI_SCALE",
     "explore_figure",
     "explore_alt_text",
-    "render_explore",
 ]
 
 PARAMETER_COLOUR = "#c7e9c0"
@@ -252,8 +243,8 @@ class ExploreFigure:
     parameter: str = ""
 
     def dynamic_artists(self) -> list:
-        """What an update changes (for a :class:`BlitRenderer`); titles change only with the
-        parameter or the training set, and then :meth:`set_runs` / :meth:`update` report it."""
+        """What an update changes (for a :class:`~.common.Blitter`, whose background also depends on
+        :attr:`which`, the grey curves' training set; titles are always redrawn)."""
         return [self.start_image, self.now_image, *self.start_texts, *self.now_texts, self.line, self.marker,
                 self.step_line]
 
@@ -291,9 +282,9 @@ class ExploreFigure:
             limit = _symmetric_limit(values)
             image.set_data(values)
             image.set_clim(-limit, limit)
-            for text, value in zip(texts, values.ravel()):
+            for text, value, colour in zip(texts, values.ravel(), contrast_colours(image, values)):
                 text.set_text(f"{value:.2e}")
-                text.set_color("white" if abs(value) > 0.55 * limit else "black")   # readable on dark cells
+                text.set_color(colour)
         losses = runs.losses[rate_index]
         self.line.set_ydata(losses)
         self.marker.set_data([steps], [losses[steps]])
@@ -304,107 +295,12 @@ class ExploreFigure:
                 "loss_now": float(losses[steps]), "frozen": parameter not in TRAINING_SETS[self.which]}
 
 
-class _NumberStamp(Artist):
-    """A short text drawn from a cached bitmap of its glyphs, centred on a point of the axes.
-
-    Laying text out is the slow part of a matplotlib draw; the panel's eight numbers change at
-    every update, so they are stamped from :class:`~mgie_lessons.plots.attention._GlyphCache`
-    bitmaps (set_text / set_color as for a Text)."""
-
-    def __init__(self, ax, x: float, y: float, glyphs, text: str = ""):
-        super().__init__()
-        self.axes = ax
-        self.set_figure(ax.figure)
-        self.xy = (x, y)
-        self.glyphs = glyphs
-        self.text = text
-        self.rgb = (0, 0, 0)
-        self.set_zorder(5)
-
-    def set_text(self, text: str) -> None:
-        self.text = str(text)
-        self.stale = True
-
-    def get_text(self) -> str:
-        return self.text
-
-    def set_color(self, colour: str) -> None:
-        self.rgb = (255, 255, 255) if colour == "white" else (0, 0, 0)
-        self.stale = True
-
-    def draw(self, renderer) -> None:
-        if not self.get_visible() or not self.text:
-            return
-        coverage = self.glyphs.get(self.text)
-        height, width = coverage.shape
-        x, y = self.axes.transData.transform(self.xy)
-        rgba = np.empty((height, width, 4), dtype=np.uint8)
-        rgba[..., :3] = self.rgb
-        rgba[..., 3] = np.round(coverage * 255)
-        gc = renderer.new_gc()
-        renderer.draw_image(gc, int(round(x - width / 2)), int(round(y - height / 2)), rgba[::-1])
-        gc.restore()
-        self.stale = False
-
-
-class KeyedBlitRenderer:
-    """Redraw only the changing artists over a cached picture of the rest, one picture per key.
-
-    The classic blitting technique (as :class:`~mgie_lessons.plots.common.BlitRenderer`), with
-    the cached pictures indexed by a key the caller names: the panel's static parts (titles,
-    grey curves) depend on the parameter shown and on what is trained, ten combinations.
-    :meth:`use` switches to a key's picture, drawing it only the first time, so changing the
-    dropdowns back and forth is as cheap as moving a slider. Pass :meth:`png` as a panel's
-    ``render``.
-    """
-
-    def __init__(self, figure, dynamic, key=None):
-        freeze_layout(figure)
-        self.figure = figure
-        self.canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
-        self.dynamic = list(dynamic)
-        self.key = key
-        self.saved: dict = {}
-        self.full_draws = 0
-
-    def use(self, key) -> None:
-        """The figure's static parts now show ``key``'s state."""
-        self.key = key
-
-    def _capture(self):
-        visible = [artist.get_visible() for artist in self.dynamic]
-        for artist in self.dynamic:
-            artist.set_visible(False)
-        try:
-            self.canvas.draw()
-            picture = self.canvas.copy_from_bbox(self.figure.bbox)
-        finally:
-            for artist, was_visible in zip(self.dynamic, visible):
-                artist.set_visible(was_visible)
-        self.full_draws += 1
-        return picture
-
-    def png(self) -> bytes:
-        """Restore the key's picture (drawing it the first time), draw the dynamic artists, encode."""
-        if self.key not in self.saved:
-            self.saved[self.key] = self._capture()
-        self.canvas.restore_region(self.saved[self.key])
-        renderer = self.canvas.get_renderer()
-        for artist in self.dynamic:
-            if artist.get_visible():
-                artist.draw(renderer)
-        return _encode_canvas(self.canvas)
-
 
 def _heatmap(ax, values):
     limit = _symmetric_limit(values)
     image = ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
-    glyphs = _GlyphCache(8.5, ax.figure.dpi)
-    texts = []
-    for (i, j), v in np.ndenumerate(values):
-        stamp = _NumberStamp(ax, j, i, glyphs, f"{v:.2e}")
-        ax.add_artist(stamp)
-        texts.append(stamp)
+    texts = [ax.text(j, i, f"{v:.2e}", ha="center", va="center", fontsize=8.5, zorder=5)
+             for (i, j), v in np.ndenumerate(values)]
     ax.set_xticks([0, 1])
     ax.set_yticks([0, 1])
     ax.set_xticklabels(["col 1", "col 2"], fontsize=8)
@@ -424,8 +320,7 @@ def explore_figure(parameter: str = "W1", lr: float = 0.1, steps: int = MAX_STEP
     runs = explore_runs(which)
     figure = Figure(figsize=(width, height), dpi=dpi * scale, layout="constrained")
     FigureCanvasAgg(figure)
-    if set_pixel_scale is not None:
-        set_pixel_scale(figure, scale)
+    set_pixel_scale(figure, scale)
     start_ax, now_ax, curve_ax = figure.subplots(1, 3, gridspec_kw={"width_ratios": [1.0, 1.0, 1.9]})
     zeros = np.zeros((2, 2))
     start_image, start_texts = _heatmap(start_ax, zeros)
@@ -473,18 +368,3 @@ def explore_alt_text(shown: dict) -> str:
             f"going from {shown['loss_start']:.3f} to {shown['loss_now']:.3f} at step {shown['steps']}.")
 
 
-@functools.lru_cache(maxsize=4)
-def _static_figure(which: str, dpi: int) -> ExploreFigure:
-    drawn, _ = explore_figure(HEATMAP_PARAMETERS[0], 0.1, MAX_STEPS, which, dpi=dpi, width=8.6, height=2.8)
-    drawn.figure.canvas.draw()
-    drawn.figure.set_layout_engine("none")      # every frame keeps the first frame's layout
-    return drawn
-
-
-def render_explore(lr, parameter, *, which: str = "all", steps: int = MAX_STEPS, dpi: int = 60) -> tuple[bytes, str]:
-    """(PNG, alt text) for the kernel-free controls: one learning rate, one parameter.
-
-    The frames of one page share a figure that is updated and drawn whole for each frame."""
-    drawn = _static_figure(which, dpi)
-    shown = drawn.update(check_parameter(parameter), nearest_rate_index(float(lr)), check_steps(steps))
-    return figure_png(drawn.figure), explore_alt_text(shown)

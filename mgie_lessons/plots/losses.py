@@ -12,8 +12,7 @@ import numpy as np
 from matplotlib.ticker import FormatStrFormatter, MaxNLocator
 
 from .. import losses, walkthrough
-from .common import figure_png, label_axes, new_figure
-from .common import BackgroundCache, nice_ceiling
+from .common import Blitter, label_axes, new_figure, nice_ceiling
 
 __all__ = [
     "comparison_figure",
@@ -23,7 +22,6 @@ __all__ = [
     "freeze_plot",
     "loss_alt_text",
     "seed_edit_noises",
-    "render_losses",
 ]
 
 MATCH = "#2ca02c"
@@ -164,25 +162,11 @@ def loss_plot(per_token, tokens, l_edit: float, alpha: float, *, width: float = 
     return plot
 
 
-def freeze_plot(plot: LossPlot) -> BackgroundCache:
-    """For the widget: everything but the bars comes from a :class:`BackgroundCache`."""
-    return BackgroundCache(plot.figure, [*plot.token_bars, *plot.total_bars])
+def freeze_plot(plot: LossPlot) -> Blitter:
+    """For the widget: only the bars are redrawn at each update (a :class:`Blitter`)."""
+    return Blitter(plot.figure, [*plot.token_bars, *plot.total_bars])
 
 
 def loss_figure(per_token, tokens, l_edit: float, alpha: float, **options):
     """The figure of :func:`loss_plot`."""
     return loss_plot(per_token, tokens, l_edit, alpha, **options).figure
-
-
-def render_losses(alpha, p_correct, *, dpi: int = 66, device_scale: float = 1) -> tuple[bytes, str]:
-    """(PNG, alt text) for the kernel-free controls: every target token gets probability p_correct;
-    L_edit is the seed's 0.2."""
-    tokens = walkthrough.TARGET_TOKENS
-    p = np.full(len(tokens), float(p_correct))
-    per_token = -np.log(p)
-    true, predicted = seed_edit_noises()
-    l_edit = losses.edit_loss(true, predicted)
-    l_ins = losses.loss_from_target_probabilities(p)
-    plot = loss_plot(per_token, tokens, l_edit, alpha, width=6.0, height=2.7, dpi=dpi,
-                     title=f"alpha = {alpha:g}, p = {p_correct:g}")
-    return figure_png(plot.figure, scale=device_scale, compact=True), loss_alt_text(per_token, l_ins, l_edit, alpha)

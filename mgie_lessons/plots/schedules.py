@@ -1,8 +1,7 @@
 """Figures for chapter 8: schedules, the forward process on the toy image, DDIM runs and errors.
 
 Every function builds a fresh Agg figure with :mod:`mgie_lessons.plots.common` and only calls
-:mod:`mgie_lessons.schedules`. :class:`SchedulePanelPlot` is updated in place by the widget;
-:func:`render_noisy_image` and :func:`render_ddim_result` feed the kernel-free controls.
+:mod:`mgie_lessons.schedules`. :class:`SchedulePanelPlot` is updated in place by the widget.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import schedules
-from .common import BackgroundCache, figure_png, label_axes, new_figure
+from .common import Blitter, label_axes, new_figure
 
 __all__ = [
     "KIND_COLOURS",
@@ -25,8 +24,6 @@ __all__ = [
     "schedule_panel_plot",
     "side_by_side",
     "panel_alt_text",
-    "render_noisy_image",
-    "render_ddim_result",
 ]
 
 KIND_COLOURS = {"linear": "#1f77b4", "scaled_linear": "#d62728", "cosine": "#2ca02c"}
@@ -177,7 +174,7 @@ class SchedulePanelPlot:
         self.signal_line.set_data(fraction, abar)
         self.noise_line.set_data(fraction, 1.0 - abar)
         self.t_marker.set_xdata([t / abar.size, t / abar.size])
-        # y = 1.0 pins the titles: with the axes' ticks hidden (BackgroundCache) automatic placement misfires
+        # y = 1.0: the titles stay at the top of their axes
         self.curve_ax.set_title(f"{kind.replace('_', ' ')}, T = {abar.size}: \u0101_{t} = {abar[t]:.3g}",
                                 fontsize=8, y=1.0)
         self.image.set_data(side_by_side(x_t, reconstruction.final))
@@ -185,9 +182,9 @@ class SchedulePanelPlot:
         self.image_ax.set_title(f"x_t | DDIM, {steps_done} step{'s' if steps_done > 1 else ''}", fontsize=8, y=1.0)
 
     def freeze(self) -> None:
-        """Fix the layout and bake the static artists (call once; the cache lays the figure out first)."""
-        self.background = BackgroundCache(self.figure, [self.signal_line, self.noise_line, self.t_marker,
-                                                         self.image, self.curve_ax.title, self.image_ax.title])
+        """Fix the layout; only the lines, the marker and the image are redrawn at each update (a
+        :class:`~.common.Blitter`; the titles are always redrawn)."""
+        self.background = Blitter(self.figure, [self.signal_line, self.noise_line, self.t_marker, self.image])
 
 
 def schedule_panel_plot(kind: str, abar: np.ndarray, t: int, x_t: np.ndarray,
@@ -223,38 +220,3 @@ def panel_alt_text(kind: str, abar: np.ndarray, t: int, reconstruction: schedule
 # ---------------------------------------------------------------------------
 # Kernel-free controls
 # ---------------------------------------------------------------------------
-
-def render_noisy_image(kind: str, t: int, *, dpi: int = 64, device_scale: float = 1) -> tuple[bytes, str]:
-    """PNG of x_t of the toy image for one schedule and timestep, with alt text."""
-    x0, noise = schedules.toy_example()
-    abar = schedules.alphas_cumprod(schedules.beta_schedule(kind))
-    x_t = schedules.q_sample(x0, t, noise, abar)
-    figure, ax = new_figure(2.6, 2.6, dpi=dpi)
-    ax.imshow(schedules.to_image_range(x_t), interpolation="nearest")
-    label_axes(ax, title=f"{kind.replace('_', ' ')}, t = {t}\nabar = {abar[t]:.3g}, SNR = {abar[t] / (1 - abar[t]):.3g}",
-               xlabel="pixel column", ylabel="pixel row")
-    ax.title.set_fontsize(8)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    alt = (f"The toy image noised with the {kind} schedule to timestep {t}: abar_t = {abar[t]:.3g}, so "
-           f"{100 * np.sqrt(abar[t]):.1f}% of the image's amplitude remains under noise of standard deviation "
-           f"{np.sqrt(1 - abar[t]):.3f}.")
-    return figure_png(figure, scale=device_scale, compact=True), alt
-
-
-def render_ddim_result(steps: int, bias: float, *, kind: str = "linear", dpi: int = 64,
-                       device_scale: float = 1) -> tuple[bytes, str]:
-    """PNG of the image DDIM recovers from t = T-1 with the true noise + bias, with alt text."""
-    x0, noise = schedules.toy_example()
-    abar = schedules.alphas_cumprod(schedules.beta_schedule(kind))
-    result = schedules.ddim_reconstruction(x0, noise, abar, steps, bias=bias)
-    figure, ax = new_figure(2.6, 2.6, dpi=dpi)
-    ax.imshow(schedules.to_image_range(result.final), interpolation="nearest")
-    label_axes(ax, title=f"{steps} DDIM step{'s' if steps > 1 else ''}, bias {bias:g}\nRMS error {result.rms_error:.3g}",
-               xlabel="pixel column", ylabel="pixel row")
-    ax.title.set_fontsize(8)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    alt = (f"The toy image recovered by {steps} DDIM step{'s' if steps > 1 else ''} from pure-looking noise at t = {abar.size - 1} "
-           f"({kind} schedule) with the true noise plus a bias of {bias:g}: RMS error {result.rms_error:.3g}.")
-    return figure_png(figure, scale=device_scale, compact=True), alt

@@ -6,7 +6,6 @@
 * :func:`tokens_figure`: X as a heatmap with room for up to ``MAX_TOKENS`` rows (the widget's
   figure), optionally beside the scatter (the kernel-free controls' frames); built once and
   updated in place by :meth:`TokensFigure.update`.
-* :func:`render_controls`: one frame of the kernel-free controls, as (PNG bytes, alt text).
 """
 
 from __future__ import annotations
@@ -18,8 +17,8 @@ from matplotlib import patheffects
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
-from .. import walkthrough, tokens as tokens_module
-from .common import BackgroundCache, figure_png, label_axes, matrix_heatmap, new_figure
+from .. import tokens as tokens_module
+from .common import Blitter, figure_png, label_axes, matrix_heatmap, new_figure
 
 __all__ = [
     "MAX_TOKENS",
@@ -29,10 +28,6 @@ __all__ = [
     "one_hot_figure",
     "TokensFigure",
     "tokens_figure",
-    "STATIC_INSTRUCTIONS",
-    "STATIC_SCALES",
-    "STATIC_WORD",
-    "render_controls",
 ]
 
 #: The most tokens the widget's heatmap has rows for.
@@ -209,7 +204,7 @@ class TokensFigure:
         if static_background and not scatter and not annotate:
             # Titles, axis labels and column names never change: keep them as one cached picture
             # and redraw only the colours and the row labels.
-            self.background = BackgroundCache(self.figure, [self.image, self.row_labels])
+            self.background = Blitter(self.figure, [self.image, self.row_labels])
 
     def update(self, words, X) -> None:
         X = np.asarray(X, dtype=float)
@@ -242,26 +237,3 @@ def tokens_figure(words, X, **options) -> TokensFigure:
     return TokensFigure(words, X, **options)
 
 
-#: Kernel-free controls: a few instructions made of the seed's words, and a scale on one word.
-STATIC_INSTRUCTIONS = (
-    walkthrough.INSTRUCTION,
-    "Add a hat to the person",
-    "Add a blue hat to the image",
-    "the person in the blue hat",
-)
-STATIC_WORD = "hat"
-STATIC_SCALES = (0.0, 0.5, 1.0, 2.0, 3.0)
-
-
-def render_controls(instruction: str, scale: float, *, device_scale: float = 1) -> tuple[bytes, str]:
-    """One frame of the kernel-free controls: the seed's table with the row of "hat" multiplied
-    by ``scale``, the instruction embedded with it and drawn as in the widget (PNG, alt text)."""
-    table = dict(walkthrough.EMBEDDING_TABLE)
-    table[STATIC_WORD] = tuple(scale * np.asarray(table[STATIC_WORD], dtype=float))
-    words, X = tokens_module.embed(instruction, table)
-    figure = TokensFigure(words, X, dpi=72, width=7.4, height=3.4, annotate=True,
-                          scatter=True)
-    scatter_alt = embedding_alt(words, X)
-    alt = (f"For the instruction '{instruction}' with the row of '{STATIC_WORD}' scaled by {scale:g}: "
-           f"a heatmap of X ({len(words)}x2) and a s" + scatter_alt[1:])
-    return figure_png(figure.figure, scale=device_scale, compact=True), alt

@@ -8,8 +8,7 @@ import numpy as np
 from matplotlib.patches import FancyBboxPatch
 
 from .. import visual_tokens as vt
-from .common import figure_png, freeze_layout, label_axes, matrix_heatmap, new_figure
-from .ffn import plain_annotations
+from .common import label_axes, matrix_heatmap, new_figure
 
 __all__ = [
     "pipeline_diagram",
@@ -18,7 +17,6 @@ __all__ = [
     "ResizableHeatmap",
     "EditHeadFigure",
     "edit_head_panel_figure",
-    "render_static",
 ]
 
 
@@ -151,8 +149,8 @@ class EditHeadFigure:
     output: ResizableHeatmap
 
     def dynamic_artists(self) -> list:
-        """The artists an update changes (for ``plots.common.BlitRenderer``); axis labels stay."""
-        return [self.weights.image, self.output.image, self.weights.ax.title, self.output.ax.title]
+        """The artists an update changes (for a :class:`~.common.Blitter`; titles are always redrawn)."""
+        return [self.weights.image, self.output.image]
 
     def update(self, result: vt.CrossAttentionHeadResult) -> None:
         weights = result.attention.weights
@@ -175,18 +173,3 @@ def edit_head_panel_figure(result: vt.CrossAttentionHeadResult, *, dpi: int = 72
     panel_figure = EditHeadFigure(figure, weights, output)
     panel_figure.update(result)
     return panel_figure
-
-
-def render_static(n_queries: int = 6, n_tokens: int = 4, *, device_scale: float = 1) -> tuple[bytes, str]:
-    """One frame of the kernel-free controls: the annotated map and U for (q, m), plus alt text."""
-    _, head = vt.seed_edit_head(n_tokens=n_tokens, n_queries=n_queries)
-    figure, left, right = edit_head_figure(head, dpi=68, annotate=True)
-    plain_annotations(left)
-    plain_annotations(right)
-    freeze_layout(figure)
-    png = figure_png(figure, scale=device_scale, compact=True, colours=48)
-    weights = head.attention.weights
-    alt = (f"Cross-attention weights of {n_queries} queries over {n_tokens} [IMG] tokens "
-           f"(each row sums to 1; largest weight {weights.max():.2f}, smallest {weights.min():.2f}) "
-           f"and the resulting U of shape {head.output.shape[0]} x {head.output.shape[1]}.")
-    return png, alt

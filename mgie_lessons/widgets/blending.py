@@ -12,7 +12,7 @@ import ipywidgets as widgets
 
 from .. import blending
 from ..plots.blending import EditView, describe
-from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
+from ..plots.common import HIDPI_SCALE, Blitter, figure_png, set_pixel_scale
 from .panel import Panel, parse_vector
 
 __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "compute", "MAX_STEPS"]
@@ -81,7 +81,7 @@ def make_panel() -> Panel:
         numbers.value = _numbers_html(result)
         return result
 
-    renderer = BlitRenderer(view.figure, view.dynamic_artists())
+    renderer = Blitter(view.figure, view.dynamic_artists())
     panel = Panel(controls, update, view.figure, title="Toy blue-hat edit: blending and masking",
                   outputs=[numbers], render=renderer.png, describe=alt_text)
     panel.view = view

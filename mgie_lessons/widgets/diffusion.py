@@ -116,7 +116,6 @@ def make_panel() -> Panel:
     def update(values: dict):
         image, result = _compute(values)
         plot.update(result, image)
-        background.refresh()
         summary.value = _summary_html(image, result)
         alt.value = html.escape(diffusion_plots.trajectory_alt_text(result, image))
         return image, result

@@ -16,7 +16,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..edit_head import ChapterExample
-from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
+from ..plots.common import HIDPI_SCALE, Blitter, figure_png, set_pixel_scale
 from ..plots.edit_head import EditHeadView
 from .panel import Panel
 
@@ -102,7 +102,7 @@ def make_panel() -> Panel:
         summary.value = _summary_html(example, row)
         return example.output.U, row, weights_map
 
-    renderer = BlitRenderer(view.figure, view.dynamic_artists(), per_limits=False)
+    renderer = Blitter(view.figure, view.dynamic_artists())
     panel = Panel(controls, update, view.figure, title="The edit head's U and where one row acts",
                   outputs=[summary], render=renderer.png, describe=alt_text)
     panel.view = view

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import end_to_end, walkthrough
 from ..plots import end_to_end as pipeline_plots
-from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
+from ..plots.common import Blitter, figure_png, set_pixel_scale
 from .panel import Panel, parse_vector
 
 __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "pipeline_for", "DEFAULTS"]
@@ -97,7 +97,7 @@ def make_panel() -> Panel:
     drawn = _figure(first, DEFAULTS["alpha"], annotate_U=False, label_bars=False)
     # Ticks, labels and titles are drawn once per set of axis limits and reused; only the data
     # artists are redrawn.
-    renderer = BlitRenderer(drawn.figure, drawn.dynamic_artists())
+    renderer = Blitter(drawn.figure, drawn.dynamic_artists())
 
     def update(values: dict) -> None:
         result = pipeline_for(values)

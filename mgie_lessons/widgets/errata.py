@@ -10,7 +10,7 @@ import ipywidgets as widgets
 from .. import attention, ffn, walkthrough, tokens
 from ..printed import compare_printed
 from ..plots import errata as errata_plots
-from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
+from ..plots.common import HIDPI_SCALE, Blitter, figure_png, set_pixel_scale
 from .panel import Panel
 
 __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "ATTENTION_MATRICES", "FFN_MATRICES",
@@ -104,7 +104,7 @@ def make_panel() -> Panel:
     figure, left, right = _figure_for({name: control.value for name, control in controls.items()},
                                       annotate=False)
     wide_limit, narrow_limit = _group_limit(ATTENTION_MATRICES), _group_limit(FFN_MATRICES)
-    renderer = BlitRenderer(figure, [left.image, left.ax.title, right.image, right.ax.title])
+    renderer = Blitter(figure, [left.image, right.image])
 
     def update(values: dict):
         wide, narrow = comparison_for(values["attention"]), comparison_for(values["ffn"])

@@ -10,7 +10,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from .. import ffn, walkthrough, tokens
-from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
+from ..plots.common import HIDPI_SCALE, Blitter, figure_png, set_pixel_scale
 from ..plots.ffn import ffn_strip_figure
 from .panel import Panel, matrix_text, parse_matrix, parse_vector
 
@@ -89,7 +89,7 @@ def make_panel() -> Panel:
     }
     X, result = compute(DEFAULTS)
     figure = _strip(X, result)
-    renderer = BlitRenderer(figure.figure, figure.dynamic_artists())
+    renderer = Blitter(figure.figure, figure.dynamic_artists())
     summary = widgets.HTML(value=summary_html(X, result))
 
     def update(values: dict):

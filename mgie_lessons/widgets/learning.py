@@ -16,7 +16,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..plots import learning as learning_plots
-from ..plots.common import figure_png
+from ..plots.common import Blitter, figure_png
 from ..validation import check_finite_number
 from .panel import Panel
 
@@ -78,15 +78,13 @@ def make_panel() -> Panel:
     }
     drawn, first = learning_plots.explore_figure(DEFAULTS["parameter"], DEFAULTS["lr"], DEFAULTS["steps"],
                                                  DEFAULTS["train"], scale=learning_plots.HIDPI_SCALE)
-    renderer = learning_plots.KeyedBlitRenderer(drawn.figure, drawn.dynamic_artists(),
-                                                key=(DEFAULTS["parameter"], DEFAULTS["train"]))
+    renderer = Blitter(drawn.figure, drawn.dynamic_artists(), key=lambda: drawn.which)   # grey curves
     summary = widgets.HTML(value=_summary_html(first))
 
     def update(values: dict) -> dict:
         settings = compute(values)
         drawn.set_runs(settings["which"])
         shown = drawn.update(settings["parameter"], settings["rate_index"], settings["steps"])
-        renderer.use((settings["parameter"], settings["which"]))   # titles and grey curves of this choice
         summary.value = _summary_html(shown)
         return shown
 

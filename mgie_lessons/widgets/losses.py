@@ -99,7 +99,6 @@ def make_panel() -> Panel:
     def update(values: dict):
         result = compute(values)
         plot.update(result["per_token"], result["l_edit"], result["alpha"])
-        background.refresh()
         summary.value = _summary_html(result)
         alt.value = html.escape(alt_text(result))
         return result

@@ -98,7 +98,7 @@ class Panel:
     figure : the matplotlib Figure that ``update`` mutates (or None for text-only panels)
     title : a heading shown above the controls
     outputs : optional extra widgets (e.g. an HTMLMath showing a matrix) shown under the figure
-    render : optional callable returning the figure's PNG (e.g. ``BlitRenderer.png``); by
+    render : optional callable returning the figure's PNG (e.g. ``Blitter.png``); by
         default the whole figure is drawn with ``figure_png``
     describe : optional callable turning ``update``'s result into the figure's alt text, so the
         text alternative follows the figure

@@ -11,7 +11,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from .. import visual_tokens as vt
-from ..plots.common import HIDPI_SCALE, BlitRenderer, figure_png, set_pixel_scale
+from ..plots.common import HIDPI_SCALE, Blitter, figure_png, set_pixel_scale
 from ..plots.visual_tokens import edit_head_panel_figure
 from ..validation import check_int
 from .panel import Panel
@@ -82,8 +82,7 @@ def make_panel() -> Panel:
     }
     token_pass, head = compute(DEFAULTS)
     figure = _figure(head)
-    # The axes have no ticks: their background does not change when the heatmaps change shape.
-    renderer = BlitRenderer(figure.figure, figure.dynamic_artists(), per_limits=False)
+    renderer = Blitter(figure.figure, figure.dynamic_artists())
     summary = widgets.HTML(value=summary_html(token_pass, head))
 
     def update(values: dict):
