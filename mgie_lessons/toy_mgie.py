@@ -27,8 +27,8 @@ Every block is a block of an earlier chapter, at toy width, on the task of
 4. **A tiny UNet** (chapters 5, 8-10). Input: the noisy image x_t concatenated with the input
    image V along channels (InstructPix2Pix, Eq. 9.3; no VAE: pixels in [-1, 1] are the
    "latent"). Down path 16 -> 8 -> 4 pixels (two 3 x 3 convolutions per level, average
-   pooling), cross-attention to U at 4 x 4 and again at 8 x 8 on the way up (Eq. 10.8, with a
-   learned position per pixel), up path by nearest upsampling with the skip connections
+   pooling), cross-attention to U at 4 x 4 and again at 8 x 8 and 16 x 16 on the way up
+   (Eq. 10.8, with a learned position per pixel; ``full_res_attention``), up path by nearest upsampling with the skip connections
    concatenated, a sinusoidal timestep embedding (Ho et al. 2020) plus the mean of U's rows
    (as SDXL adds its pooled text embedding) added per channel at each level of the down path. With x_0 prediction its output is added to the
    input image (x^_0 = V + UNet(...), ``residual``): it learns the change.
@@ -44,7 +44,8 @@ Every block is a block of an earlier chapter, at toy width, on the task of
    ``p_drop``) so that two-scale guidance works.
 6. **Sampling**: deterministic DDIM (Eq. 8.11, :func:`mgie_lessons.schedules.ddim_step`) over
    ``steps`` spaced timesteps, two-scale classifier-free guidance on the noise (Eq. 9.4,
-   :func:`mgie_lessons.guidance.guided_noise`), and x^_0 clipped to [-1, 1] at every step
+   :func:`mgie_lessons.guidance.guided_noise`) while t / T lies in :data:`GUIDANCE_INTERVAL`
+   (below it, the full condition alone), and x^_0 clipped to [-1, 1] at every step
    (diffusers' ``clip_sample``).
 
 Everything is float64 and seeded: the same ``(config, seed, steps)`` gives the same weights.
@@ -432,21 +433,26 @@ def _visual_tokens(p, config, images):
     return x.reshape(b, config.n_patches, c) @ p["vis.proj.w"] + p["vis.proj.b"]
 
 
-def _llm(p, config, images, text_ids):
-    """Hidden states (B, P + L, d) after the final LN, and the LM head's logits (B, P + L, V)."""
+def _llm(p, config, images, text_ids, keep_maps=False):
+    """Hidden states (B, P + L, d) after the final LN, and the LM head's logits (B, P + L, V)
+    (with ``keep_maps``, also every layer's attention weights (B, n_layers, heads, n, n))."""
     patches = _visual_tokens(p, config, images)
     text = ag.embedding(p["llm.tok"], text_ids)
     x = ag.concatenate([patches, text], axis=1)
     n = x.shape[1]
     x = x + p["llm.pos"][:n]
     mask = _causal_mask(n)
+    maps = []
     for layer in range(config.n_layers):
         prefix = f"llm.{layer}"
         h = _ln(p, prefix + ".ln1", x)
-        attended, _ = _mha(p, prefix + ".attn", h, h, config.n_heads, mask)
+        attended, weights = _mha(p, prefix + ".attn", h, h, config.n_heads, mask)
+        maps.append(weights.data)
         x = x + attended
         x = x + _ffn(p, prefix + ".ffn", _ln(p, prefix + ".ln2", x))
     hidden = _ln(p, "llm.ln_f", x)
+    if keep_maps:
+        return hidden, hidden @ p["llm.head"], np.stack(maps, axis=1)
     return hidden, hidden @ p["llm.head"]
 
 
@@ -936,6 +942,50 @@ def generate_expressive(model, image, instruction) -> str:
     image = toy_edits.check_image(image, "image")
     ids = encode_instruction(instruction, model.config)[None]
     return " ".join(_generate(model, image[None], ids)[0][0])
+
+
+@dataclass(frozen=True)
+class PassTrace:
+    """One image and instruction through the whole toy MGIE, every stage kept (chapter 12).
+
+    ``sequence``: the names of the LLM's input positions ("<patch 0>" ... "<patch 15>", the terse
+    instruction's tokens, <sep>, the generated expressive words, [IMG0] ... [IMG_{K-1}]);
+    ``patch_tokens``: X_v (P, d_model), the projected patch features (chapter 4);
+    ``token_probabilities``: for each generated position (expressive words, then the [IMG]
+    tokens), the probability the LM head gave the token that was chosen (greedy decoding);
+    ``llm_attention``: (n_layers, heads, n, n) causal attention weights of the final pass;
+    ``edit_head_input``: S_0 = h_IMG + E_IMG (K, d_model); ``edit``: the :class:`EditTrace`
+    (U, the edit head's and the UNet's cross-attention maps, the DDIM states, the edited image).
+    """
+
+    sequence: tuple
+    patch_tokens: np.ndarray
+    token_probabilities: np.ndarray
+    llm_attention: np.ndarray
+    edit_head_input: np.ndarray
+    edit: EditTrace
+
+
+def trace_pass(model, image, instruction, s_image=1.5, s_text=7.5, steps=20, seed=0) -> PassTrace:
+    """:func:`edit` with every stage of the LLM kept as well (see :class:`PassTrace`)."""
+    model = _check_model(model)
+    config, p = model.config, model.params
+    image = toy_edits.check_image(image, "image")
+    edit_result = edit_trace(model, image, instruction, s_image, s_text, steps, seed)
+    _, text = _generate(model, image[None], encode_instruction(instruction, config)[None])
+    full = np.concatenate([text, _img_ids(config)[None]], axis=1)
+    with ag.no_grad():
+        patches = _visual_tokens(p, config, image[None])
+        hidden, logits, maps = _llm(p, config, image[None], full, keep_maps=True)
+        s0 = _condition_input(p, config, hidden, full, config.expressive_length)
+    first = config.n_patches + INSTRUCTION_LENGTH          # the <sep> state predicts the first word
+    logits = logits.data[0, first:first + full.shape[1] - INSTRUCTION_LENGTH - 1]
+    chosen = full[0, INSTRUCTION_LENGTH + 1:]
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    probabilities = (shifted / shifted.sum(axis=-1, keepdims=True))[np.arange(len(chosen)), chosen]
+    vocab = vocabulary(config)
+    sequence = tuple(f"<patch {i}>" for i in range(config.n_patches)) + tuple(vocab[i] for i in full[0])
+    return PassTrace(sequence, patches.data[0], probabilities, maps[0], s0.data[0], edit_result)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -242,3 +242,23 @@ def test_ablation_configs_train(examples):
     no_expressive = tm.train(tm.ToyConfig(**{**TINY.__dict__, "expressive": False}), seed=0, steps=1, progress=False)
     assert tm.generate_expressive(no_expressive, examples[0].image, examples[0].instruction) == ""
 
+
+
+def test_trace_pass_keeps_every_stage_and_agrees_with_edit(tiny_model, examples):
+    example = examples[2]
+    trace = tm.trace_pass(tiny_model, example.image, example.instruction, steps=4)
+    config = tiny_model.config
+    n = config.n_patches + tm.INSTRUCTION_LENGTH + 1 + config.expressive_length + config.n_img
+    assert len(trace.sequence) == n and trace.sequence[:2] == ("<patch 0>", "<patch 1>")
+    assert trace.sequence[-config.n_img:] == tuple(f"[IMG{k}]" for k in range(config.n_img))
+    assert trace.patch_tokens.shape == (config.n_patches, config.d_model)
+    assert trace.llm_attention.shape == (config.n_layers, config.n_heads, n, n)
+    np.testing.assert_allclose(trace.llm_attention.sum(axis=-1), 1.0)
+    assert np.all(np.triu(trace.llm_attention[0, 0], k=1) == 0)          # causal
+    assert trace.token_probabilities.shape == (config.expressive_length + config.n_img,)
+    assert np.all((trace.token_probabilities > 0) & (trace.token_probabilities <= 1))
+    assert trace.edit_head_input.shape == (config.n_img, config.d_model)
+    np.testing.assert_array_equal(trace.edit.edited[0], tm.edit(tiny_model, example.image, example.instruction, steps=4))
+    words = tm.generate_expressive(tiny_model, example.image, example.instruction).split()
+    start = config.n_patches + tm.INSTRUCTION_LENGTH + 1
+    assert list(trace.sequence[start:start + len(words)]) == words
