@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mgie_lessons.bench import benchable_widget_modules
+from tools.bench_widgets import benchable_widget_modules
 from mgie_lessons.plots.common import HIDPI_SCALE, display_size, pixel_scale, png_size
 
 MODULES = benchable_widget_modules()
@@ -235,7 +235,7 @@ def test_figure_png_at_scale_two_and_the_notebook_picture():
 
 
 def test_the_benchmark_times_a_panel_and_names_its_picture():
-    from mgie_lessons.bench import format_table, time_widget
+    from tools.bench_widgets import format_table, time_widget
 
     timing = time_widget("ffn", updates=3, baseline_runs=1, clock="cpu")
     assert timing.updates == 3 and timing.median_ms > 0 and timing.baseline_median_ms > 0

@@ -8,7 +8,6 @@ import pytest
 
 from mgie_lessons import blending
 from mgie_lessons.widgets import blending as panel_module
-from widget_checks import assert_slider_refuses
 
 
 @pytest.fixture(scope="module")
@@ -60,12 +59,6 @@ def test_masking_levels_and_steps_follow_the_package(panel):
     assert "change outside the hat $\\Delta_{\\text{out}} = 0.0000$" in _text(panel)
 
 
-@pytest.mark.parametrize("name, value", [("T", 0), ("T", panel_module.MAX_STEPS + 1), ("T", 2.5),
-                                         ("eta", -0.1), ("eta", float("nan")), ("blend_steps", -1)])
-def test_sliders_refuse_values_outside_their_range(panel, name, value):
-    assert_slider_refuses(panel, name, value)
-
-
 @pytest.mark.parametrize("values, phrase", [
     ({"T": 0}, "T must be >= 1"),
     ({"T": 2.5}, "T must be a whole number"),
@@ -78,27 +71,7 @@ def test_the_package_refuses_what_the_sliders_cannot_reach(values, phrase):
         panel_module.compute(values)
 
 
-@pytest.mark.parametrize("values, phrase", [
-    ({"blend_steps": 9}, "blend_steps must be <= 8"),          # k > T: the sliders can reach it
-    ({"levels": "0, x"}, "levels: row 1 has a non-numeric entry"),
-    ({"levels": "5"}, "levels must be <= 3"),
-    ({"levels": "1.5"}, "levels must be whole numbers"),
-    ({"levels": ""}, "levels is empty"),
-])
-def test_bad_values_keep_the_last_picture(panel, values, phrase):
-    before = panel.image.value
-    numbers = panel.numbers.value
-    assert not panel.set(**values)
-    assert phrase in panel.error
-    assert phrase in html.unescape(panel.message.value)
-    assert panel.image.value == before
-    assert panel.numbers.value == numbers
-    assert panel.set(**{key: panel_module.DEFAULTS[key] for key in values})
-    assert panel.error is None and panel.message.value == ""
-
-
 def test_bench_settings_are_valid_and_render_from_scratch_gives_png(panel):
-    assert 4 <= len(panel_module.BENCH_SETTINGS) <= 8
     for values in panel_module.BENCH_SETTINGS:
         assert panel.set(**values), panel.error
         expected = panel_module.compute(values)

@@ -68,29 +68,7 @@ def test_input_dropdown_switches_between_printed_and_computed(panel):
     assert "0.2000, 0.1700" not in panel.summary.value
 
 
-@pytest.mark.parametrize("control, value, words", [
-    ("W1", "0.2, abc; 0.2, 0.2", "non-numeric"),
-    ("W1", "0.2, 0.2, 0.2; 0.2, 0.2, 0.2", "W1"),
-    ("b1", "", "b1"),
-    ("b1", "0.1", "b1"),
-    ("W2", "nan, 0.3; 0.3, 0.3", "NaN"),
-    ("b2", "0.1, 0.1, 0.1", "b2"),
-])
-def test_bad_values_show_a_message_and_keep_the_image(panel, control, value, words):
-    image_before = bytes(panel.image.value)
-    summary_before = panel.summary.value
-    assert not panel.set(**{control: value})
-    assert panel.error is not None and words in panel.error
-    assert words in panel.message.value
-    assert bytes(panel.image.value) == image_before
-    assert panel.summary.value == summary_before
-    # a good value afterwards clears the message
-    assert panel.set(**{control: widget.DEFAULTS[control]})
-    assert panel.error is None and panel.message.value == ""
-
-
 def test_bench_settings_show_the_package_result(panel):
-    assert 4 <= len(widget.BENCH_SETTINGS) <= 8
     for settings in widget.BENCH_SETTINGS:
         assert panel.set(**settings), panel.error
         for name in ("W1", "W2"):
@@ -104,11 +82,6 @@ def test_bench_settings_show_the_package_result(panel):
         assert panel.ffn_figure.title.get_text() == f"ReLU zeroed {zeroed} of 20 in P"
         assert f"ReLU set {zeroed} of the 20 entries" in panel.alt
         assert f"{result.output.max():.4f}" in panel.alt
-
-
-def test_render_from_scratch_returns_png():
-    png = widget.render_from_scratch(widget.BENCH_SETTINGS[1])
-    assert png.startswith(b"\x89PNG")
 
 
 def test_title_stays_on_the_figure(panel):
