@@ -1,5 +1,6 @@
 """Tests for mgie_lessons.pipeline (chapter 0) and the introduction's figure."""
 
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -15,17 +16,19 @@ from mgie_lessons.plots.common import figure_png
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_chapters_are_numbered_1_to_13_with_matching_files():
-    assert [c.number for c in pipeline.CHAPTERS] == list(range(1, 14))
+def test_chapters_are_numbered_from_1_with_matching_files():
+    assert [c.number for c in pipeline.CHAPTERS] == list(range(1, len(pipeline.CHAPTERS) + 1))
     for c in pipeline.CHAPTERS:
         assert c.notebook == f"{c.number:02d}_{c.module}.ipynb"
         assert c.title and c.computes
 
 
-def test_chapter_modules_are_the_ones_the_brief_names():
+def test_chapter_modules_are_the_ones_the_brief_names_and_exist():
     modules = [c.module for c in pipeline.CHAPTERS]
-    assert modules == ["tokens", "attention", "ffn", "visual_tokens", "diffusion", "losses", "errata",
-                       "schedules", "guidance", "edit_head", "blending", "end_to_end", "learning"]
+    assert modules[:13] == ["tokens", "attention", "ffn", "visual_tokens", "diffusion", "losses", "errata",
+                            "schedules", "guidance", "edit_head", "blending", "end_to_end", "learning"]
+    for module in modules:
+        assert importlib.util.find_spec(f"mgie_lessons.{module}") is not None, module
 
 
 #: The pages of _toc.yml that are not chapters: the introduction (the root), the notation, the
@@ -66,7 +69,8 @@ def test_chapter_for_notebook():
 
 def test_chapter_lookup_and_its_errors():
     assert pipeline.chapter(10).module == "edit_head"
-    for bad in (0, 14, 2.5, "3"):
+    assert pipeline.chapter(len(pipeline.CHAPTERS)) is pipeline.CHAPTERS[-1]
+    for bad in (0, len(pipeline.CHAPTERS) + 1, 2.5, "3"):
         with pytest.raises(ValueError, match="number"):
             pipeline.chapter(bad)
 
