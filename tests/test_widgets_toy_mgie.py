@@ -104,16 +104,6 @@ def test_picking_and_drawing_write_the_picture(panel):
     assert panel.set(instruction="remove the square") and panel.error is None
 
 
-def test_bench_settings_are_valid_and_render_from_scratch_returns_png(panel):
-    assert 4 <= len(panel_module.BENCH_SETTINGS) <= 8
-    pictures = set()
-    for settings in panel_module.BENCH_SETTINGS:
-        assert panel.set(**settings), panel.error
-        pictures.add(bytes(panel.image.value))
-        assert panel_module.render_from_scratch(settings)[:4] == b"\x89PNG"
-    assert len(pictures) == len(panel_module.BENCH_SETTINGS)
-
-
 def test_explorer_offers_every_panel_control_and_every_instruction(use_tiny):
     from mgie_lessons.explorers.toy_mgie import make_explorer
 

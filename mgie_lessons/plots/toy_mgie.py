@@ -341,7 +341,7 @@ def edit_figure(image, edited, target=None, *, title: str = "", dpi: int = 80, s
     for ax, (name, picture) in zip(np.atleast_1d(axes), panels):
         _pixels(ax, picture, name, fontsize=9)
         ax.set_xlabel("16 pixels", fontsize=7)
-    np.atleast_1d(axes)[0].set_ylabel("16 pixels", fontsize=7)
+        ax.set_ylabel("16 pixels", fontsize=7)
     if title:
         figure.suptitle(title, fontsize=9)
     return figure
