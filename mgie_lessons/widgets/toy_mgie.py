@@ -122,7 +122,7 @@ def edit_for(image_text: str, instruction: str):
     shapes = parse_picture(image_text)
     command = toy_edits.parse_instruction(instruction)
     if command.kind not in {s.kind for s in shapes}:
-        raise ValueError(f"instruction names a {command.kind}, but the picture has "
+        raise ValueError(f"instruction {instruction.strip()!r} names a {command.kind}, but the picture has "
                          f"{' and '.join('a ' + s.kind for s in shapes)}")
     example = toy_edits.make_example(shapes, instruction)
     return example, toy_mgie.edit_trace(model(), example.image, instruction)
