@@ -56,7 +56,7 @@ class Chapter:
         return self.notebook.removesuffix(".ipynb")
 
 
-#: The book's one chapter table, chapters 1-13 in reading order: the introduction's table, the
+#: The book's one chapter table, chapters 1-14 in reading order: the introduction's table, the
 #: table of contents (``_toc.yml``, checked by the tests), the errata table, the exercise registry
 #: and the grader read it. ``computes`` is Markdown (with $...$ math) for the introduction's table.
 CHAPTERS = (
@@ -86,11 +86,13 @@ CHAPTERS = (
             r"every stage chained from an instruction to $\mathcal{L}_{\text{all}}$, with a dashboard"),
     Chapter(13, "How MGIE learns", "13_learning.ipynb", "learning",
             r"gradients by the chain rule (softmax Jacobian, attention backward, $\nabla\mathcal{L}_{\text{ins}}$, $\nabla\mathcal{L}_{\text{edit}}$) with a small autograd, Adam, and what MGIE trains"),
+    Chapter(14, "Train your own MGIE", "14_toy_mgie.ipynb", "toy_mgie",
+            r"a toy MGIE trained end to end on 16 x 16 edits: $\mathcal{L}_{\text{all}} = \mathcal{L}_{\text{ins}} + 0.5\,\mathcal{L}_{\text{edit}}$, held-out success rates, ablations and guidance scales"),
 )
 
 
 def chapter(number: int) -> Chapter:
-    """The :class:`Chapter` with this number (1 to 13)."""
+    """The :class:`Chapter` with this number (1 to 14)."""
     number = check_int(number, "number", minimum=1, maximum=len(CHAPTERS))
     return CHAPTERS[number - 1]
 
