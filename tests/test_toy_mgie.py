@@ -262,3 +262,11 @@ def test_trace_pass_keeps_every_stage_and_agrees_with_edit(tiny_model, examples)
     words = tm.generate_expressive(tiny_model, example.image, example.instruction).split()
     start = config.n_patches + tm.INSTRUCTION_LENGTH + 1
     assert list(trace.sequence[start:start + len(words)]) == words
+
+
+def test_evaluation_does_not_depend_on_the_batch_size(tiny_model, examples):
+    first = tm.evaluate(tiny_model, examples[:5], steps=3, batch_size=5)
+    second = tm.evaluate(tiny_model, examples[:5], steps=3, batch_size=2)
+    np.testing.assert_allclose(first.edited, second.edited, atol=1e-12)
+    single = tm.edit(tiny_model, examples[3].image, examples[3].instruction, steps=3, seed=3)
+    np.testing.assert_allclose(first.edited[3], single, atol=1e-12)
