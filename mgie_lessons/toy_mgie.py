@@ -720,6 +720,10 @@ def train(config: ToyConfig = DEFAULT_CONFIG, seed: int = 0, steps=None, seconds
 # Saving and loading
 # ---------------------------------------------------------------------------------------------
 
+#: The parts of the training history a weights file keeps (the same on every run of ``make train``).
+REPRODUCIBLE_HISTORY = ("l_ins", "l_edit", "lr")
+
+
 def save(model: ToyMGIE, path, dtype=np.float32) -> Path:
     """Write the weights (as ``dtype``: float32, or float16 for the ablations' smaller files), the
     config and the training history to a compressed .npz (deterministic bytes)."""
@@ -728,8 +732,9 @@ def save(model: ToyMGIE, path, dtype=np.float32) -> Path:
         raise ValueError(f"dtype must be float32 or float16, got {dtype}")
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {f"param/{k}": np.asarray(v, dtype=dtype) for k, v in sorted(model.params.items())}
-    for name, values in sorted(model.history.items()):
-        arrays[f"history/{name}"] = np.asarray(values, dtype=np.float32)
+    for name in REPRODUCIBLE_HISTORY:            # not "seconds": timings differ from run to run
+        if name in model.history:
+            arrays[f"history/{name}"] = np.asarray(model.history[name], dtype=np.float32)
     arrays["config"] = np.array(model.config.to_json())
     arrays["meta"] = np.array(json.dumps({"seed": model.seed, "steps": model.steps}))
     with open(path, "wb") as handle:

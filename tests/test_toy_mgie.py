@@ -108,7 +108,7 @@ def test_save_and_load_round_trip_with_deterministic_bytes(tiny_model, tmp_path)
     assert loaded.config == TINY and loaded.steps == 40 and loaded.seed == 0
     for k, v in tiny_model.params.items():
         np.testing.assert_array_equal(loaded.params[k], v.astype(np.float32).astype(np.float64))
-    assert set(loaded.history) == {"l_ins", "l_edit", "lr", "seconds"}
+    assert set(loaded.history) == {"l_ins", "l_edit", "lr"}       # not the timings: same bytes every run
     np.testing.assert_allclose(loaded.history["l_edit"], tiny_model.history["l_edit"], rtol=1e-6)
     half = tm.load(tm.save(tiny_model, tmp_path / "c.npz", dtype=np.float16))
     for k, v in tiny_model.params.items():
