@@ -15,7 +15,7 @@ __all__ = ["TOPICS", "make_explorer", "panel_controls", "is_numeric_control", "e
 
 #: Chapter topics with an explorer, in chapter order (the modules of this package).
 TOPICS = ("tokens", "attention", "ffn", "visual_tokens", "diffusion", "losses", "errata", "schedules",
-          "guidance", "edit_head", "blending", "end_to_end", "learning")
+          "guidance", "edit_head", "blending", "end_to_end", "learning", "toy_mgie")
 
 
 def make_explorer(topic: str):

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import ipywidgets as widgets
 
-from .. import attention, ffn, walkthrough, tokens
+from .. import pipeline, walkthrough
 from ..printed import compare_printed
 from ..plots import errata as errata_plots
 from ..plots.common import HIDPI_SCALE, Blitter, figure_png, set_pixel_scale
@@ -16,7 +16,7 @@ from .panel import Panel
 __all__ = ["make_panel", "BENCH_SETTINGS", "render_from_scratch", "ATTENTION_MATRICES", "FFN_MATRICES",
            "comparison_for"]
 
-#: label -> (name of the printed data in ``seed``, name of the true value)
+#: label -> (name of the printed data in ``walkthrough``, name of the true value)
 ATTENTION_MATRICES = {
     "Q K^T": ("PRINTED_QK_T", "scores"),
     "Q K^T / sqrt(d_k)": ("PRINTED_SCALED_SCORES", "scaled_scores"),
@@ -30,11 +30,9 @@ FFN_MATRICES = {
 }
 
 
-@lru_cache(maxsize=1)
 def _true_values() -> dict:
-    _, X = tokens.embed(walkthrough.INSTRUCTION)
-    result = attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V)
-    forward = ffn.feed_forward(result.output, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
+    run = pipeline.seed_run()
+    result, forward = run.attention, run.ffn
     return {"scores": result.scores, "scaled_scores": result.scaled_scores, "weights": result.weights,
             "output": result.output, "pre_activation": forward.pre_activation, "hidden": forward.hidden,
             "ffn_output": forward.output}
