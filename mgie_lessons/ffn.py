@@ -44,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from . import attention, walkthrough, tokens
+from . import attention
 from .validation import as_array, as_matrix, as_vector, check_nonnegative
 
 __all__ = [
@@ -66,8 +66,6 @@ __all__ = [
     "exact_rms_norm",
     "PreNormLayerResult",
     "pre_norm_layer",
-    "FFN_INPUT_SOURCES",
-    "seed_ffn_input",
 ]
 
 
@@ -326,27 +324,3 @@ def pre_norm_layer(X, W_q, W_k, W_v, W1, b1, W2, b2, *, causal: bool = True, res
     ffn_result = feed_forward(ffn_input, W1, b1, W2, b2)
     output = after_attention + ffn_result.output if residual else ffn_result.output
     return PreNormLayerResult(attention_input, attn, after_attention, ffn_input, ffn_result, output)
-
-
-# ---------------------------------------------------------------------------
-# The chapter's input
-# ---------------------------------------------------------------------------
-
-#: The two inputs the chapter feeds to the FFN (see :func:`seed_ffn_input`).
-FFN_INPUT_SOURCES = ("computed", "printed")
-
-
-def seed_ffn_input(source: str = "computed") -> np.ndarray:
-    """The attention output H (10 x 2) that chapter 3 feeds to the FFN.
-
-    ``"computed"``: chapter 1's embedding of the seed instruction through chapter 2's
-    self-attention with the seed's W^Q = W^K = W^V = I (Eqs. 1.1, 2.1-2.5).
-    ``"printed"``: the attention output the seed prints (``walkthrough.PRINTED_ATTENTION_OUTPUT``),
-    so the seed's FFN arithmetic can be checked on its own input.
-    """
-    if source == "computed":
-        _, X = tokens.embed(walkthrough.INSTRUCTION)
-        return attention.self_attention(X, walkthrough.W_Q, walkthrough.W_K, walkthrough.W_V).output
-    if source == "printed":
-        return as_matrix(walkthrough.PRINTED_ATTENTION_OUTPUT, "walkthrough.PRINTED_ATTENTION_OUTPUT")
-    raise ValueError(f"source must be one of {FFN_INPUT_SOURCES}, got {source!r}")

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
 
-from mgie_lessons import attention, ffn, walkthrough, tokens
+from mgie_lessons import attention, ffn, pipeline, walkthrough, tokens
 from mgie_lessons import autograd as ag
 from mgie_lessons.autograd import Tensor
 
@@ -457,9 +457,9 @@ def test_chapter2_attention_from_tensor_operations(causal):
     assert error < FD_TOLERANCE
 
 
-@pytest.mark.parametrize("source", ffn.FFN_INPUT_SOURCES)
+@pytest.mark.parametrize("source", pipeline.FFN_INPUT_SOURCES)
 def test_chapter3_ffn_from_tensor_operations(source):
-    H = ffn.seed_ffn_input(source)
+    H = pipeline.seed_ffn_input(source)
     reference = ffn.feed_forward(H, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
     W1, b1, W2, b2 = (Tensor(v, requires_grad=True) for v in (walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2))
     P = Tensor(H) @ W1 + b1                  # Eq. 3.2

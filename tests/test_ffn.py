@@ -220,20 +220,6 @@ def test_affine_and_rational_errors():
         ffn.exact_relu([[np.nan]])
 
 
-def test_seed_ffn_input():
-    printed = ffn.seed_ffn_input("printed")
-    assert printed.shape == (10, 2) and printed[0].tolist() == [0.2, 0.17]
-    computed = ffn.seed_ffn_input("computed")
-    assert computed.shape == (10, 2)
-    # Every computed row is a convex combination of the embeddings, so it lies inside their range.
-    assert np.all(computed >= 0.1) and np.all(computed <= 0.3)
-    np.testing.assert_allclose(computed.sum(axis=1).mean(), 0.4, atol=0.01)
-    with pytest.raises(ValueError, match="source"):
-        ffn.seed_ffn_input("typed")
-
-
-# --- SiLU and SwiGLU (Eq. 3.8) ------------------------------------------------------------
-
 def test_silu_by_hand():
     import math
     values = ffn.silu([-1.0, 0.0, 2.0])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mgie_lessons import ffn, walkthrough
+from mgie_lessons import ffn, pipeline, walkthrough
 from mgie_lessons.widgets import ffn as widget
 from mgie_lessons.widgets.panel import parse_matrix
 
@@ -26,7 +26,7 @@ def shown_strip(panel):
 def test_initial_panel_shows_the_seed_ffn(panel):
     assert panel.error is None
     assert bytes(panel.image.value).startswith(b"\x89PNG")
-    X = ffn.seed_ffn_input("computed")
+    X = pipeline.seed_ffn_input("computed")
     result = ffn.feed_forward(X, walkthrough.W1, walkthrough.B1, walkthrough.W2, walkthrough.B2)
     # the table shows the first token's F row, computed by the package
     assert f"{result.output[0, 0]:.4f}, {result.output[0, 1]:.4f}" in panel.summary.value
@@ -38,7 +38,7 @@ def test_negative_w1_makes_relu_act(panel):
     figure_before = panel.figure
     image_before = bytes(panel.image.value)
     assert panel.set(W1="-1, -1; -1, -1")
-    X = ffn.seed_ffn_input("computed")
+    X = pipeline.seed_ffn_input("computed")
     result = ffn.feed_forward(X, -np.ones((2, 2)), walkthrough.B1, walkthrough.W2, walkthrough.B2)
     zeroed = int((result.pre_activation < 0).sum())
     assert zeroed == 20                                   # 0.1 - (x1 + x2) < 0 for every token
@@ -51,7 +51,7 @@ def test_negative_w1_makes_relu_act(panel):
 
 def test_strip_shows_each_matrix_scaled(panel):
     panel.set(source="printed", W1="0.2, -0.2; 0.2, -0.2", b1="0, 0")
-    X = ffn.seed_ffn_input("printed")
+    X = pipeline.seed_ffn_input("printed")
     result = ffn.feed_forward(X, [[0.2, -0.2], [0.2, -0.2]], [0, 0], walkthrough.W2, walkthrough.B2)
     strip = shown_strip(panel)
     Z = result.pre_activation

@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.patches import Circle
 
-from .. import ffn, walkthrough
+from .. import ffn, pipeline, walkthrough
 from .common import label_axes, matrix_heatmap, new_figure
 
 __all__ = [
@@ -233,6 +233,6 @@ def seed_comparison_figure(printed, from_printed_input, from_computed_input, *, 
 
 def static_result(source: str, c: float, b1: float) -> tuple[np.ndarray, ffn.FFNResult]:
     """The input and FFN result for W1 = c * seed W1 and b1 = (b1, b1) (seed W2, b2)."""
-    X = ffn.seed_ffn_input(source)
+    X = pipeline.seed_ffn_input(source)
     W1 = c * np.asarray(walkthrough.W1, dtype=float)
     return X, ffn.feed_forward(X, W1, [b1, b1], walkthrough.W2, walkthrough.B2)

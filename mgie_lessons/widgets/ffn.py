@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import numpy as np
 
-from .. import ffn, walkthrough, tokens
+from .. import ffn, pipeline, walkthrough, tokens
 from ..plots.common import HIDPI_SCALE, Blitter, figure_png, set_pixel_scale
 from ..plots.ffn import ffn_strip_figure
 from .panel import Panel, matrix_text, parse_matrix, parse_vector
@@ -47,7 +47,7 @@ def _row_labels() -> list[str]:
 def compute(values: dict) -> tuple[np.ndarray, ffn.FFNResult]:
     """Parse the controls and run the FFN (Eq. 3.1); raises ValueError naming a bad control."""
     source = values["source"]
-    X = ffn.seed_ffn_input(source)
+    X = pipeline.seed_ffn_input(source)
     W1 = parse_matrix(values["W1"], "W1", shape=(2, 2))
     b1 = parse_vector(values["b1"], "b1", length=2)
     W2 = parse_matrix(values["W2"], "W2", shape=(2, 2))
