@@ -1,4 +1,4 @@
-"""The website's kernel-free explorers (issue 9): mgie_lessons/static.py and mgie_lessons/explorers/.
+"""The website's kernel-free explorers (issue 9): mgie_lessons/explorers/kit.py and mgie_lessons/explorers/.
 
 Every chapter's explorer builds, offers every parameter of the chapter's Jupyter panel (read
 from ``make_panel()`` here, so a control added to a panel must reach its explorer), stays within
@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from mgie_lessons.explorers import TOPICS, is_numeric_control, make_explorer, panel_controls
-from mgie_lessons.static import (EXPLORER_BUDGET_BYTES, Checkbox, Explorer, Frame, FrameView, Range, ScriptView,
+from mgie_lessons.explorers.kit import (EXPLORER_BUDGET_BYTES, Checkbox, Explorer, Frame, FrameView, Range, ScriptView,
                                  Select, compact_png, png_size, precomputed_controls)
 
 _BUILT: dict = {}
@@ -138,7 +138,7 @@ def test_an_explorer_built_twice_is_the_same_html(topic):
     assert make_explorer(topic).markup == explorer(topic).markup
 
 
-# --- the machinery (mgie_lessons/static.py) ---------------------------------------------------
+# --- the machinery (mgie_lessons/explorers/kit.py) ---------------------------------------------------
 
 def _png(value: int) -> bytes:
     from PIL import Image

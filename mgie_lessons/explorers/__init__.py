@@ -4,7 +4,7 @@ Each explorer offers every numeric parameter of the chapter's Jupyter panel
 (``mgie_lessons.widgets.<topic>.make_panel``) as a slider, checkbox or drop-down list (matrices
 and instructions typed into text boxes become a few presets) and shows what the package
 computes for the chosen values: precomputed frames, or the chapter's maths run in the page.
-See :mod:`mgie_lessons.static`.
+See :mod:`mgie_lessons.explorers.kit` (the kit every explorer is built with).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import attention, pipeline
-from ..static import Checkbox, Explorer, Range, ScriptView, Select
+from .kit import Checkbox, Explorer, Range, ScriptView, Select
 
 __all__ = ["make_explorer", "reference", "WEIGHT_PRESETS", "TEMPERATURES", "SCRIPT"]
 

@@ -3,7 +3,7 @@ Jupyter panel; the typed list of levels becomes four presets)."""
 
 from __future__ import annotations
 
-from ..static import Checkbox, Explorer, PanelFrames, Range, Select
+from .kit import Checkbox, Explorer, PanelFrames, Range, Select
 from ..widgets.blending import make_panel
 
 __all__ = ["make_explorer", "LEVELS"]

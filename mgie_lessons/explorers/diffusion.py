@@ -10,7 +10,7 @@ two on many combinations.
 from __future__ import annotations
 
 from .. import diffusion, walkthrough
-from ..static import Explorer, Range, ScriptView, Select
+from .kit import Explorer, Range, ScriptView, Select
 from ..widgets.diffusion import RULES, noise_rule
 
 __all__ = ["make_explorer", "reference", "SCRIPT"]

@@ -3,7 +3,7 @@ the number of queries, the width d_out, the number of heads and the row (the pan
 
 from __future__ import annotations
 
-from ..static import Explorer, PanelFrames, Range
+from .kit import Explorer, PanelFrames, Range
 from ..widgets.edit_head import make_panel
 
 __all__ = ["make_explorer"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import walkthrough, visual_tokens
-from ..static import Explorer, Range, ScriptView, Select
+from .kit import Explorer, Range, ScriptView, Select
 from ..widgets.end_to_end import DEFAULTS, pipeline_for
 
 __all__ = ["make_explorer", "reference", "SCRIPT", "SHIFTS", "N_IMG_TOKENS", "N_QUERIES"]

@@ -3,7 +3,7 @@ drop-down lists)."""
 
 from __future__ import annotations
 
-from ..static import Explorer, PanelFrames, Select
+from .kit import Explorer, PanelFrames, Select
 from ..widgets.errata import ATTENTION_MATRICES, FFN_MATRICES, make_panel
 
 __all__ = ["make_explorer"]

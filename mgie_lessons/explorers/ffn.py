@@ -3,7 +3,7 @@ the weights W1, b1, W2, b2 (every control of the Jupyter panel; typed matrices b
 
 from __future__ import annotations
 
-from ..static import Explorer, PanelFrames, Select
+from .kit import Explorer, PanelFrames, Select
 from ..widgets.ffn import make_panel
 
 __all__ = ["make_explorer", "W1_PRESETS", "B1_PRESETS", "W2_PRESETS", "B2_PRESETS"]

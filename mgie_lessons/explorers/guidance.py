@@ -3,7 +3,7 @@ scale s_X and the instruction (the panel's controls)."""
 
 from __future__ import annotations
 
-from ..static import Explorer, PanelFrames, Range, Select
+from .kit import Explorer, PanelFrames, Range, Select
 from ..widgets.guidance import INSTRUCTIONS, make_panel
 
 __all__ = ["make_explorer"]

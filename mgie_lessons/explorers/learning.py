@@ -16,7 +16,7 @@ import base64
 import numpy as np
 
 from ..plots import learning as learning_plots
-from ..static import Explorer, Range, ScriptView, Select
+from .kit import Explorer, Range, ScriptView, Select
 from ..widgets.learning import DEFAULTS, PARAMETER_OPTIONS, TRAINING_OPTIONS
 
 __all__ = ["make_explorer", "reference", "SCRIPT", "STEPS", "TOLERANCE"]

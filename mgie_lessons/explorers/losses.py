@@ -10,7 +10,7 @@ tests compare the two on every combination.
 
 from __future__ import annotations
 
-from ..static import Explorer, Range, ScriptView, Select
+from .kit import Explorer, Range, ScriptView, Select
 from ..widgets.losses import DEFAULTS, TOKENS, compute
 from ..widgets.panel import parse_vector
 

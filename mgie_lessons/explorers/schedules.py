@@ -16,7 +16,7 @@ import base64
 import numpy as np
 
 from .. import schedules
-from ..static import Explorer, Range, ScriptView, Select
+from .kit import Explorer, Range, ScriptView, Select
 
 __all__ = ["make_explorer", "reference", "timestep", "SCRIPT", "T_VALUES", "FRACTIONS"]
 

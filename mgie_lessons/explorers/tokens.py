@@ -8,7 +8,7 @@ word, the only case where it matters).
 from __future__ import annotations
 
 from .. import walkthrough
-from ..static import Explorer, PanelFrames, Select
+from .kit import Explorer, PanelFrames, Select
 from ..widgets.panel import matrix_text
 from ..widgets.tokens import WORDS, control_name, make_panel
 

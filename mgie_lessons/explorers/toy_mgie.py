@@ -5,7 +5,7 @@ shape the picture does not have shows the panel's message."""
 
 from __future__ import annotations
 
-from ..static import Explorer, PanelFrames, Select
+from .kit import Explorer, PanelFrames, Select
 from ..widgets.toy_mgie import DEFAULTS, PICTURES, instructions, make_panel
 
 __all__ = ["make_explorer"]

@@ -3,7 +3,7 @@ number of tokens m, of queries q and the random seed of its parameters (the pane
 
 from __future__ import annotations
 
-from ..static import Explorer, PanelFrames, Range
+from .kit import Explorer, PanelFrames, Range
 from ..widgets.visual_tokens import make_panel
 
 __all__ = ["make_explorer"]

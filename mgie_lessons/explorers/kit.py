@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from .plots.common import compact_png, png_size
+from ..plots.common import compact_png, png_size
 
 __all__ = ["Parameter", "Range", "Checkbox", "Select", "Frame", "FrameView", "PanelFrames", "ScriptView",
            "Explorer", "compact_png", "png_size", "precomputed_controls", "StaticControls",
@@ -335,7 +335,7 @@ def _pixel_scale(panel, png: bytes) -> float:
             css = 0.0
         if css > 0:
             return max(width / css, 1.0)
-    from .plots.common import pixel_scale
+    from ..plots.common import pixel_scale
 
     return pixel_scale(panel.figure)
 
