@@ -1,5 +1,14 @@
-"""Chapter 12: the whole toy pipeline, from an instruction to L_all, in one function.
+"""Chapter 12: one held-out example through the trained toy MGIE, and the seed's caricature.
 
+The chapter's centre is :func:`mgie_lessons.toy_mgie.trace_pass` on one held-out example
+(:func:`held_out_example`): every stage of the trained model of chapter 14, kept. This module adds
+what the chapter measures on that pass and toy_mgie does not return: the tokens the LLM generated
+(:func:`generated_tokens`), the teacher-forced probability of every target token, whose mean
+negative log is L_ins (:func:`teacher_forced_tokens`, Eq. 12.2), and L_edit at chosen timesteps
+with one fixed noise (:func:`edit_loss_by_timestep`), both checked against
+:func:`mgie_lessons.toy_mgie.losses` in the tests.
+
+The rest of the module is the seed's caricature, which the chapter keeps as a short section.
 The seed's chapters are disconnected: its visual tokens are given, and its denoising ignores
 them. To let a change upstream (an embedding, a weight) flow all the way to the losses, this
 module chains the package's chapter functions and closes the two gaps with the simplest honest
@@ -36,7 +45,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import attention, diffusion, ffn, losses, walkthrough, tokens, visual_tokens
+from . import attention, diffusion, ffn, losses, walkthrough, tokens, toy_edits, toy_mgie, visual_tokens
+from . import autograd as ag
 from .attention import AttentionResult
 from .ffn import FFNResult
 from .validation import as_matrix, as_vector, check_finite_number, check_int, check_nonnegative
@@ -45,7 +55,9 @@ __all__ = ["PipelineResult", "tied_lm_logits", "next_token_targets", "conditione
            "edit_loss_minimising_coupling", "run_pipeline",
            "IMG_TOKENS", "GenerationResult", "greedy_generate", "seed_layer_next_token_scores",
            "ngram_next_token_scores", "teacher_forced_predictions",
-           "LossNormalisation", "mgie_loss_normalisation"]
+           "LossNormalisation", "mgie_loss_normalisation",
+           "EXAMPLE_INDEX", "held_out_example", "generated_tokens", "TeacherForcedTokens",
+           "teacher_forced_tokens", "example_losses", "edit_loss_by_timestep", "mean_attention_map"]
 
 
 @dataclass(frozen=True)
@@ -331,3 +343,124 @@ def mgie_loss_normalisation(image_side: int = 256, latent_channels: int = 4, vae
     side = image_side // vae_factor
     entries = latent_channels * side * side
     return LossNormalisation(image_side, (latent_channels, side, side), entries, alpha, alpha / entries)
+
+
+# ---------------------------------------------------------------------------
+# One held-out example through the trained toy MGIE (chapter 12's centre)
+# ---------------------------------------------------------------------------
+
+#: The chapter's example: the first of the held-out examples drawn with ``toy_mgie.TEST_SEED``
+#: (never looked at while choosing the model's settings), whatever the model does with it.
+EXAMPLE_INDEX = 0
+
+
+def held_out_example(index: int = EXAMPLE_INDEX):
+    """Example ``index`` of ``toy_edits.make_dataset(index + 1, toy_mgie.TEST_SEED, "heldout")``.
+
+    Its (shape, new colour) combination never occurs in training (chapter 14's held-out rule).
+    """
+    index = check_int(index, "index", minimum=0)
+    return toy_edits.make_dataset(index + 1, toy_mgie.TEST_SEED, "heldout")[index]
+
+
+def generated_tokens(trace) -> tuple:
+    """The tokens after <sep> in a :class:`toy_mgie.PassTrace`: the expressive words the LLM
+    wrote (greedy decoding, Eq. 12.3), then [IMG0] ... [IMG_{K-1}]; one per entry of
+    ``trace.token_probabilities``."""
+    sequence = tuple(trace.sequence)
+    if "<sep>" not in sequence:
+        raise ValueError("trace must be a toy_mgie.PassTrace (its sequence has no <sep>)")
+    tokens = sequence[sequence.index("<sep>") + 1:]
+    if len(tokens) != len(trace.token_probabilities):
+        raise ValueError("trace has one probability per generated token; this one does not")
+    return tokens
+
+
+@dataclass(frozen=True)
+class TeacherForcedTokens:
+    """The target tokens of L_ins (expressive words, the K [IMG] tokens, <eos>), the probability
+    the model gives each when the true previous tokens are its input (teacher forcing), and
+    ``l_ins`` = -mean(log probabilities) (Eq. 12.2)."""
+
+    tokens: tuple
+    probabilities: np.ndarray
+    l_ins: float
+
+
+def teacher_forced_tokens(model, example) -> TeacherForcedTokens:
+    """p(w_{i+1} | image, instruction, w_1..w_i) for every target token of ``example`` (chapter 12).
+
+    The LLM reads [16 patch tokens] [instruction] <sep> [true expressive words] [IMG] tokens in
+    one causal pass; the state at <sep> predicts the first word, each later state the next
+    token, the last [IMG] state <eos>. L_ins = -(1/N) sum_i log p_i over these N targets (Eq. 12.2),
+    the L_ins of :func:`toy_mgie.losses` (the tests check they agree).
+    """
+    config = model.config
+    images, _, text = toy_mgie._batch([example], config)
+    with ag.no_grad():
+        _, logits = toy_mgie._llm(model.params, config, images, text[:, :-1])
+    start = config.n_patches + toy_mgie.INSTRUCTION_LENGTH          # the <sep> state
+    logits = logits.data[0, start:]
+    targets = text[0, toy_mgie.INSTRUCTION_LENGTH + 1:]
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities = (shifted / shifted.sum(axis=1, keepdims=True))[np.arange(len(targets)), targets]
+    vocab = toy_mgie.vocabulary(config)
+    return TeacherForcedTokens(tuple(vocab[i] for i in targets), probabilities,
+                               float(-np.mean(np.log(probabilities))))
+
+
+def example_losses(model, example, seed: int = 0) -> tuple[float, float, float]:
+    """(L_all, L_ins, L_edit) of :func:`toy_mgie.losses` on ``example`` alone, with the random
+    draws (condition dropout, one timestep t, the noise) from ``np.random.default_rng(seed)``."""
+    seed = check_int(seed, "seed", minimum=0)
+    total, l_ins, l_edit = toy_mgie.losses(model.params, model.config, [example], np.random.default_rng(seed))
+    return float(total.data), float(l_ins.data), float(l_edit.data)
+
+
+def edit_loss_by_timestep(model, example, timesteps, draws: int = 8, seed: int = 0) -> np.ndarray:
+    """L_edit of ``example`` at each timestep in ``timesteps``: (len(timesteps), draws), one column
+    per noise draw, the same draws at every t (chapter 12).
+
+    x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps (Eq. 8.3) with eps drawn from
+    ``np.random.default_rng([seed, 12])``, the full condition (V and U, no dropout), and
+    L_edit = mean ||x_0 - x^_0||^2 over the 16 x 16 x 3 entries (x_0 prediction; the noise for a
+    model trained to predict it): :func:`toy_mgie.losses` at that t and eps (the tests check it).
+    Training averages over t and eps; one draw at large t can be far from that average.
+    """
+    config, p = model.config, model.params
+    steps = np.atleast_1d(np.asarray(timesteps))
+    if steps.ndim != 1 or steps.size == 0 or not np.issubdtype(steps.dtype, np.integer):
+        raise ValueError(f"timesteps must be a non-empty list of integers, got {timesteps!r}")
+    if steps.min() < 0 or steps.max() >= config.T:
+        raise ValueError(f"timesteps must lie in 0..{config.T - 1}, got {steps.tolist()}")
+    draws = check_int(draws, "draws", minimum=1)
+    seed = check_int(seed, "seed", minimum=0)
+    noise = np.random.default_rng([seed, 12]).standard_normal((draws, 16, 16, 3))
+    return np.vstack([_edit_losses(model, example, np.full(draws, int(t)), noise) for t in steps])
+
+
+def _edit_losses(model, example, t, noise) -> np.ndarray:
+    """Per-draw L_edit of ``example`` at timesteps ``t`` (B,) with noise (B, 16, 16, 3)."""
+    config, p = model.config, model.params
+    images, targets, text = toy_mgie._batch([example], config)
+    abar = model.alphas_cumprod
+    b = len(t)
+    x0 = 2.0 * targets - 1.0
+    x_t = np.sqrt(abar[t])[:, None, None, None] * x0 + np.sqrt(1.0 - abar[t])[:, None, None, None] * noise
+    with ag.no_grad():
+        hidden, _ = toy_mgie._llm(p, config, images, text[:, :-1])
+        u = toy_mgie._edit_head(p, config, toy_mgie._condition_input(p, config, hidden, text, config.expressive_length))
+        predicted = toy_mgie._unet(p, config, ag.Tensor(x_t), ag.Tensor(np.repeat(2.0 * images - 1.0, b, axis=0)),
+                                   t, ag.concatenate([u] * b, axis=0)).data
+    wanted = x0 if config.prediction == "x0" else noise
+    return np.mean((predicted - wanted) ** 2, axis=(1, 2, 3))
+
+
+def mean_attention_map(trace, layer: int) -> np.ndarray:
+    """The LLM's causal attention in ``layer`` averaged over its heads, (n x n) (Eq. 2.4).
+
+    Each row sums to 1 and is zero right of the diagonal (the causal mask, Eq. 2.6).
+    """
+    maps = np.asarray(trace.llm_attention)
+    layer = check_int(layer, "layer", minimum=0, maximum=maps.shape[0] - 1)
+    return maps[layer].mean(axis=0)

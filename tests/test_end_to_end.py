@@ -177,3 +177,108 @@ def test_mgie_loss_normalisation():
     assert norm.alpha * mean == pytest.approx(norm.alpha_per_summed_entry * np.sum((a - b) ** 2))
     with pytest.raises(ValueError, match="vae_factor"):
         end_to_end.mgie_loss_normalisation(250)
+
+
+# ---------------------------------------------------------------------------
+# One held-out example through the trained toy MGIE
+# ---------------------------------------------------------------------------
+
+from mgie_lessons import toy_edits, toy_mgie  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def toy():
+    model = toy_mgie.load_pretrained()
+    example = end_to_end.held_out_example()
+    return model, example, toy_mgie.trace_pass(model, example.image, example.instruction)
+
+
+def test_held_out_example_is_the_test_seeds_and_held_out():
+    third = end_to_end.held_out_example(2)
+    drawn = toy_edits.make_dataset(3, toy_mgie.TEST_SEED, "heldout")[2]
+    assert third.instruction == drawn.instruction and np.array_equal(third.image, drawn.image)
+    command = third.command
+    assert toy_edits.is_heldout(command.kind, command.colour)
+    with pytest.raises(ValueError, match="index"):
+        end_to_end.held_out_example(-1)
+
+
+def test_generated_tokens_are_what_follows_sep_with_one_probability_each(toy):
+    model, _, trace = toy
+    tokens = end_to_end.generated_tokens(trace)
+    assert len(tokens) == toy_mgie.EXPRESSIVE_LENGTH + model.config.n_img == len(trace.token_probabilities)
+    assert " ".join(tokens[:toy_mgie.EXPRESSIVE_LENGTH]) == trace.edit.expressive[0]
+    assert tokens[-model.config.n_img:] == tuple(f"[IMG{k}]" for k in range(model.config.n_img))
+
+
+def test_generated_tokens_reject_a_trace_without_sep(toy):
+    _, _, trace = toy
+    broken = toy_mgie.PassTrace(trace.sequence[:20], trace.patch_tokens, trace.token_probabilities,
+                                trace.llm_attention, trace.edit_head_input, trace.edit)
+    with pytest.raises(ValueError, match="trace"):
+        end_to_end.generated_tokens(broken)
+
+
+def test_teacher_forced_l_ins_is_the_training_loss(toy):
+    model, example, trace = toy
+    teacher = end_to_end.teacher_forced_tokens(model, example)
+    assert teacher.tokens == tuple(example.expressive.split()) + tuple(
+        f"[IMG{k}]" for k in range(model.config.n_img)) + ("<eos>",)
+    assert teacher.l_ins == pytest.approx(-np.mean(np.log(teacher.probabilities)))
+    # L_ins of toy_mgie.losses does not depend on the random draws
+    for seed in (0, 5):
+        assert end_to_end.example_losses(model, example, seed)[1] == pytest.approx(teacher.l_ins, rel=1e-10)
+    # where generation wrote the target's word, the teacher-forced probability is the generated one
+    # as long as every earlier word agreed (same inputs to the causal LLM)
+    written = end_to_end.generated_tokens(trace)
+    for i, (w, t) in enumerate(zip(written, teacher.tokens)):
+        if w != t:
+            break
+        assert teacher.probabilities[i] == pytest.approx(trace.token_probabilities[i], rel=1e-9)
+
+
+def test_example_losses_combine_as_l_ins_plus_half_l_edit(toy):
+    model, example, _ = toy
+    l_all, l_ins, l_edit = end_to_end.example_losses(model, example, 0)
+    assert l_all == pytest.approx(l_ins + 0.5 * l_edit)
+
+
+def test_edit_loss_by_timestep_is_the_training_loss_at_that_draw(toy):
+    model, example, _ = toy
+    # Replay toy_mgie.losses' draws for a batch of one: dropout r, then u -> t, then the noise.
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        r, u = rng.random(1)[0], rng.random(1)[0]
+        if r < 3 * model.config.p_drop:
+            continue                                  # a dropped condition: not the full-condition loss
+        t = min(int(model.config.T * u ** (1.0 / model.config.t_power)), model.config.T - 1)
+        noise = rng.standard_normal((1, 16, 16, 3))
+        expected = end_to_end.example_losses(model, example, seed)[2]
+        assert end_to_end._edit_losses(model, example, np.array([t]), noise)[0] == pytest.approx(expected, rel=1e-9)
+        break
+    else:
+        pytest.fail("no seed without dropout in 0..7")
+
+
+def test_edit_loss_by_timestep_shapes_same_noise_and_bad_input(toy):
+    model, example, _ = toy
+    table = end_to_end.edit_loss_by_timestep(model, example, [10, 990], draws=3)
+    assert table.shape == (2, 3) and np.all(table >= 0)
+    assert np.array_equal(table[0], end_to_end.edit_loss_by_timestep(model, example, [10], draws=3)[0])
+    for bad in ([], [1000], [-1], [0.5]):
+        with pytest.raises(ValueError, match="timesteps"):
+            end_to_end.edit_loss_by_timestep(model, example, bad)
+    with pytest.raises(ValueError, match="draws"):
+        end_to_end.edit_loss_by_timestep(model, example, [10], draws=0)
+
+
+def test_mean_attention_map_is_causal_and_row_stochastic(toy):
+    _, _, trace = toy
+    A = end_to_end.mean_attention_map(trace, 0)
+    n = len(trace.sequence)
+    assert A.shape == (n, n)
+    assert np.allclose(A.sum(axis=1), 1.0)
+    assert np.all(np.triu(A, 1) == 0.0)
+    assert np.allclose(A, trace.llm_attention[0].mean(axis=0))
+    with pytest.raises(ValueError, match="layer"):
+        end_to_end.mean_attention_map(trace, trace.llm_attention.shape[0])

@@ -37,3 +37,23 @@ def test_ex4_accepts_a_value_read_off_the_slider_and_rejects_sign_errors():
     assert ex.check_end_to_end_ex_4(round(best, 1)).correct
     assert "wrong sign" in ex.check_end_to_end_ex_4(-best).message
     assert "kappa = 0" in ex.check_end_to_end_ex_4(0.0).message
+
+
+def test_ex5_recognises_sum_words_only_and_log10():
+    tokens = ex._ex5_tokens()
+    logs = -np.log(tokens.probabilities)
+    assert ex.check_end_to_end_ex_5(float(np.mean(logs))).correct
+    assert "mean" in ex.check_end_to_end_ex_5(float(np.sum(logs))).message
+    assert "[IMG]" in ex.check_end_to_end_ex_5(float(np.mean(logs[:9]))).message
+    assert "base 10" in ex.check_end_to_end_ex_5(float(-np.mean(np.log10(tokens.probabilities)))).message
+
+
+def test_ex6_recognises_channel_mean_and_swapped_order():
+    assert "channels" in ex.check_end_to_end_ex_6(ex._maes_mean_over_channels).message
+    assert "swapped" in ex.check_end_to_end_ex_6(ex._maes_swapped).message
+    assert not ex.check_end_to_end_ex_6(lambda e, t, r: np.array([0.0, 0.0])).correct
+    # the random inputs give both verdicts of the success rule
+    rng = np.random.default_rng(0)
+    from mgie_lessons import toy_mgie
+    verdicts = {toy_mgie.edit_succeeds(*ex._make_ex6_inputs(rng))[0] for _ in range(40)}
+    assert verdicts == {True, False}

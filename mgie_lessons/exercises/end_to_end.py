@@ -1,13 +1,17 @@
 """Checkers for the exercises of chapter 12 (the whole pipeline).
 
-Expected answers and typical wrong answers are computed with :mod:`mgie_lessons.end_to_end`.
+Expected answers and typical wrong answers are computed with :mod:`mgie_lessons.end_to_end`
+(exercises 1-4: the seed's caricature) and, for the pass through the trained toy MGIE
+(exercises 5-6), with :mod:`mgie_lessons.toy_mgie` and its shipped weights.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import end_to_end, walkthrough
+from functools import lru_cache
+
+from .. import end_to_end, toy_mgie, walkthrough
 from .feedback import Feedback, check_choice, check_function, check_number
 
 __all__ = [
@@ -15,6 +19,8 @@ __all__ = [
     "check_end_to_end_ex_2",
     "check_end_to_end_ex_3",
     "check_end_to_end_ex_4",
+    "check_end_to_end_ex_5",
+    "check_end_to_end_ex_6",
     "SOLUTIONS",
     "EX2_COUPLING",
 ]
@@ -89,10 +95,67 @@ def check_end_to_end_ex_4(answer) -> Feedback:
             "Read kappa off to two decimals.")
 
 
+@lru_cache(maxsize=1)
+def _ex5_tokens() -> end_to_end.TeacherForcedTokens:
+    return end_to_end.teacher_forced_tokens(toy_mgie.load_pretrained(), end_to_end.held_out_example())
+
+
+def check_end_to_end_ex_5(answer) -> Feedback:
+    """L_ins of the chapter's held-out example, from the table of teacher-forced probabilities."""
+    tokens = _ex5_tokens()
+    logs = -np.log(tokens.probabilities)
+    n_words = toy_mgie.EXPRESSIVE_LENGTH
+    mistakes = [
+        (float(np.sum(logs)), "You added the terms; L_ins is a mean over the target tokens (Eq. 12.2)."),
+        (float(np.mean(logs[:n_words])), "You averaged over the expressive words only; the [IMG] tokens and "
+                                         "<eos> are targets too."),
+        (float(-np.mean(np.log10(tokens.probabilities))), "That is log base 10; cross-entropy uses the "
+                                                          "natural logarithm."),
+        (float(np.mean(tokens.probabilities)), "You averaged the probabilities; average -log p instead."),
+    ]
+    return check_number(answer, tokens.l_ins, rtol=2e-3, atol=1e-5, what="L_ins", mistakes=mistakes,
+                        hint=f"Take -ln p for each of the {len(tokens.tokens)} targets and average them.")
+
+
+def _success_maes_reference(edited, target, region):
+    return np.array(toy_mgie.edit_succeeds(edited, target, region)[1:])
+
+
+def _make_ex6_inputs(rng: np.random.Generator):
+    target = rng.random((16, 16, 3))
+    region = rng.random((16, 16)) < rng.uniform(0.1, 0.6)
+    edited = np.clip(target + rng.normal(0.0, rng.uniform(0.01, 0.2), size=(16, 16, 3))
+                     * rng.uniform(0.2, 2.0, size=3), 0.0, 1.0)
+    return edited, target, region
+
+
+def _maes_mean_over_channels(edited, target, region):
+    diff = np.abs(edited - target)
+    return np.array([diff[region].mean(), diff[~region].mean()])
+
+
+def _maes_swapped(edited, target, region):
+    return _success_maes_reference(edited, target, region)[::-1]
+
+
+def check_end_to_end_ex_6(student_function) -> Feedback:
+    """Write ``success_maes(edited, target, region)`` returning [region MAE, outside MAE] (worst channel)."""
+    return check_function(student_function, _success_maes_reference, _make_ex6_inputs, what="success_maes",
+                          mistakes=[
+                              (_maes_mean_over_channels, "You averaged over the channels too; the rule takes "
+                               "the mean per channel, then the worst channel."),
+                              (_maes_swapped, "Your two numbers are swapped: the region's MAE first, then "
+                               "the rest of the image."),
+                          ])
+
+
 SOLUTIONS = {
     "end_to_end-ex-1": "a",
     "end_to_end-ex-2": _ex2_pipeline().l_edit,
     "end_to_end-ex-3": lambda F, E: F @ E.T,
     "end_to_end-ex-4": end_to_end.edit_loss_minimising_coupling(
         end_to_end.run_pipeline(coupling=0.0).U, walkthrough.T, walkthrough.NOISE_SLOPE, walkthrough.TRUE_NOISE[1]),
+    "end_to_end-ex-5": _ex5_tokens().l_ins,
+    "end_to_end-ex-6": lambda edited, target, region: np.array(
+        [max(np.abs(edited - target)[mask].mean(axis=0)) if mask.any() else 0.0 for mask in (region, ~region)]),
 }
