@@ -46,7 +46,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import attention, diffusion, ffn, losses, walkthrough, tokens, toy_edits, toy_mgie, visual_tokens
-from . import autograd as ag
 from .attention import AttentionResult
 from .ffn import FFNResult
 from .validation import as_matrix, as_vector, check_finite_number, check_int, check_nonnegative
@@ -395,18 +394,8 @@ def teacher_forced_tokens(model, example) -> TeacherForcedTokens:
     token, the last [IMG] state <eos>. L_ins = -(1/N) sum_i log p_i over these N targets (Eq. 12.2),
     the L_ins of :func:`toy_mgie.losses` (the tests check they agree).
     """
-    config = model.config
-    images, _, text = toy_mgie._batch([example], config)
-    with ag.no_grad():
-        _, logits = toy_mgie._llm(model.params, config, images, text[:, :-1])
-    start = config.n_patches + toy_mgie.INSTRUCTION_LENGTH          # the <sep> state
-    logits = logits.data[0, start:]
-    targets = text[0, toy_mgie.INSTRUCTION_LENGTH + 1:]
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probabilities = (shifted / shifted.sum(axis=1, keepdims=True))[np.arange(len(targets)), targets]
-    vocab = toy_mgie.vocabulary(config)
-    return TeacherForcedTokens(tuple(vocab[i] for i in targets), probabilities,
-                               float(-np.mean(np.log(probabilities))))
+    tokens, probabilities = toy_mgie.teacher_forced_probabilities(model, example)
+    return TeacherForcedTokens(tokens, probabilities, float(-np.mean(np.log(probabilities))))
 
 
 def example_losses(model, example, seed: int = 0) -> tuple[float, float, float]:
@@ -427,7 +416,7 @@ def edit_loss_by_timestep(model, example, timesteps, draws: int = 8, seed: int =
     model trained to predict it): :func:`toy_mgie.losses` at that t and eps (the tests check it).
     Training averages over t and eps; one draw at large t can be far from that average.
     """
-    config, p = model.config, model.params
+    config = model.config
     steps = np.atleast_1d(np.asarray(timesteps))
     if steps.ndim != 1 or steps.size == 0 or not np.issubdtype(steps.dtype, np.integer):
         raise ValueError(f"timesteps must be a non-empty list of integers, got {timesteps!r}")
@@ -436,24 +425,9 @@ def edit_loss_by_timestep(model, example, timesteps, draws: int = 8, seed: int =
     draws = check_int(draws, "draws", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
     noise = np.random.default_rng([seed, 12]).standard_normal((draws, 16, 16, 3))
-    return np.vstack([_edit_losses(model, example, np.full(draws, int(t)), noise) for t in steps])
+    return np.vstack([toy_mgie.edit_losses_at(model, example, np.full(draws, int(t)), noise) for t in steps])
 
 
-def _edit_losses(model, example, t, noise) -> np.ndarray:
-    """Per-draw L_edit of ``example`` at timesteps ``t`` (B,) with noise (B, 16, 16, 3)."""
-    config, p = model.config, model.params
-    images, targets, text = toy_mgie._batch([example], config)
-    abar = model.alphas_cumprod
-    b = len(t)
-    x0 = 2.0 * targets - 1.0
-    x_t = np.sqrt(abar[t])[:, None, None, None] * x0 + np.sqrt(1.0 - abar[t])[:, None, None, None] * noise
-    with ag.no_grad():
-        hidden, _ = toy_mgie._llm(p, config, images, text[:, :-1])
-        u = toy_mgie._edit_head(p, config, toy_mgie._condition_input(p, config, hidden, text, config.expressive_length))
-        predicted = toy_mgie._unet(p, config, ag.Tensor(x_t), ag.Tensor(np.repeat(2.0 * images - 1.0, b, axis=0)),
-                                   t, ag.concatenate([u] * b, axis=0)).data
-    wanted = x0 if config.prediction == "x0" else noise
-    return np.mean((predicted - wanted) ** 2, axis=(1, 2, 3))
 
 
 def mean_attention_map(trace, layer: int) -> np.ndarray:

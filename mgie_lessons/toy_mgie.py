@@ -993,6 +993,53 @@ def trace_pass(model, image, instruction, s_image=1.5, s_text=7.5, steps=20, see
     return PassTrace(sequence, patches.data[0], probabilities, maps[0], s0.data[0], edit_result)
 
 
+def teacher_forced_probabilities(model, example) -> tuple[tuple, np.ndarray]:
+    """(targets, p): the target tokens of L_ins (expressive words, [IMG] tokens, <eos>) of ``example``
+    and the probability the LLM gives each when the true previous tokens are its input (teacher
+    forcing): one causal pass over [patches] [instruction] <sep> [expressive] [IMG...]; the <sep>
+    state predicts the first word, each later state the next token. L_ins = -mean(log p) (Eq. 12.2).
+    """
+    model = _check_model(model)
+    config = model.config
+    images, _, text = _batch([example], config)
+    with ag.no_grad():
+        _, logits = _llm(model.params, config, images, text[:, :-1])
+    start = config.n_patches + INSTRUCTION_LENGTH          # the <sep> state
+    logits = logits.data[0, start:]
+    targets = text[0, INSTRUCTION_LENGTH + 1:]
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities = (shifted / shifted.sum(axis=1, keepdims=True))[np.arange(len(targets)), targets]
+    vocab = vocabulary(config)
+    return tuple(vocab[i] for i in targets), probabilities
+
+
+def edit_losses_at(model, example, t, noise) -> np.ndarray:
+    """L_edit of ``example`` for each timestep in ``t`` (B,) with its noise (B, 16, 16, 3): the
+    mean over 16 x 16 x 3 entries of (x^_0 - x_0)^2 (or of the noise error for a model that
+    predicts the noise) at x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps (Eq. 8.3), full
+    condition (V and U, no dropout): :func:`losses` at a chosen t and eps."""
+    model = _check_model(model)
+    config, p = model.config, model.params
+    t = np.asarray(t)
+    noise = np.asarray(noise, dtype=float)
+    if t.ndim != 1 or not np.issubdtype(t.dtype, np.integer) or t.min() < 0 or t.max() >= config.T:
+        raise ValueError(f"t must be a list of timesteps in 0..{config.T - 1}")
+    if noise.shape != (len(t), 16, 16, 3):
+        raise ValueError(f"noise must have shape ({len(t)}, 16, 16, 3), got shape {noise.shape}")
+    images, targets, text = _batch([example], config)
+    abar = model.alphas_cumprod
+    b = len(t)
+    x0 = 2.0 * targets - 1.0
+    x_t = np.sqrt(abar[t])[:, None, None, None] * x0 + np.sqrt(1.0 - abar[t])[:, None, None, None] * noise
+    with ag.no_grad():
+        hidden, _ = _llm(p, config, images, text[:, :-1])
+        u = _edit_head(p, config, _condition_input(p, config, hidden, text, config.expressive_length))
+        predicted = _unet(p, config, ag.Tensor(x_t), ag.Tensor(np.repeat(2.0 * images - 1.0, b, axis=0)),
+                          t, ag.concatenate([u] * b, axis=0)).data
+    wanted = x0 if config.prediction == "x0" else noise
+    return np.mean((predicted - wanted) ** 2, axis=(1, 2, 3))
+
+
 # ---------------------------------------------------------------------------------------------
 # Evaluation
 # ---------------------------------------------------------------------------------------------

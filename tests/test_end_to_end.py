@@ -254,7 +254,7 @@ def test_edit_loss_by_timestep_is_the_training_loss_at_that_draw(toy):
         t = min(int(model.config.T * u ** (1.0 / model.config.t_power)), model.config.T - 1)
         noise = rng.standard_normal((1, 16, 16, 3))
         expected = end_to_end.example_losses(model, example, seed)[2]
-        assert end_to_end._edit_losses(model, example, np.array([t]), noise)[0] == pytest.approx(expected, rel=1e-9)
+        assert toy_mgie.edit_losses_at(model, example, np.array([t]), noise)[0] == pytest.approx(expected, rel=1e-9)
         break
     else:
         pytest.fail("no seed without dropout in 0..7")

@@ -270,3 +270,31 @@ def test_evaluation_does_not_depend_on_the_batch_size(tiny_model, examples):
     np.testing.assert_allclose(first.edited, second.edited, atol=1e-12)
     single = tm.edit(tiny_model, examples[3].image, examples[3].instruction, steps=3, seed=3)
     np.testing.assert_allclose(first.edited[3], single, atol=1e-12)
+
+
+def test_the_shipped_weights_are_the_default_model_and_edit_held_out_examples():
+    path = tm.PRETRAINED_PATH
+    assert path.stat().st_size < 2_000_000                       # issue 13: a small .npz under 2 MB
+    model = tm.load_pretrained()
+    assert (model.config, model.seed, model.steps) == (tm.DEFAULT_CONFIG, tm.PRETRAINED_SEED, tm.PRETRAINED_STEPS)
+    assert len(model.history["l_edit"]) == tm.PRETRAINED_STEPS
+    # 40 of the test examples (the closing figures use 500): a margin below the 90% bar for the sample's noise
+    result = tm.evaluate(model, te.make_dataset(40, tm.TEST_SEED, "heldout"))
+    assert result.expressive_rate >= 0.9 and result.success_rate >= 0.8, (result.expressive_rate, result.success_rate)
+
+
+@pytest.mark.parametrize("name", list(tm.ABLATIONS))
+def test_the_shipped_ablations_are_what_their_names_say(name):
+    model = tm.load_ablation(name)
+    assert (model.config, model.seed, model.steps) == (tm.ABLATIONS[name], tm.PRETRAINED_SEED, tm.PRETRAINED_STEPS)
+    assert all(v.dtype == np.float64 for v in model.params.values())
+    assert tm.ablation_path(name).stat().st_size < 1_000_000     # float16
+
+
+def test_edit_losses_at_names_bad_timesteps_and_noise(tiny_model, examples):
+    noise = np.zeros((2, 16, 16, 3))
+    assert tm.edit_losses_at(tiny_model, examples[0], np.array([5, 500]), noise).shape == (2,)
+    with pytest.raises(ValueError, match="t must"):
+        tm.edit_losses_at(tiny_model, examples[0], np.array([5, TINY.T]), noise)
+    with pytest.raises(ValueError, match="noise must"):
+        tm.edit_losses_at(tiny_model, examples[0], np.array([5]), noise)
