@@ -83,3 +83,13 @@ def test_bad_shapes_name_the_parameter():
         toy_ops.avg_pool2(np.zeros((1, 3, 4, 2)))
     with pytest.raises(ValueError, match="x"):
         toy_ops.upsample2(np.zeros((3, 4, 2)))
+
+
+def test_without_gradients_the_convolution_gives_the_same_result_by_shifted_products():
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal((2, 8, 8, 5)), rng.standard_normal((3, 3, 5, 4)), rng.standard_normal(4)
+    with_graph = toy_ops.conv2d_same(ag.Tensor(x, requires_grad=True), w, b)
+    with ag.no_grad():
+        without = toy_ops.conv2d_same(ag.Tensor(x, requires_grad=True), w, b)
+    assert with_graph.requires_grad and not without.requires_grad
+    np.testing.assert_allclose(without.data, with_graph.data, rtol=1e-12, atol=1e-12)
