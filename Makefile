@@ -8,6 +8,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:randomly
+# One BLAS thread unless you say otherwise: the book's matrices are small, and two threads fighting
+# over them are slower (chapter 14 executes in 58 s on one thread, 183 s on two beside another
+# process); make train needs one thread to write the same bytes every run.
+export OPENBLAS_NUM_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: help env book test unit nbval build-strict notebooks lab clean web-assets site-test bench bench-site bench-widgets bench-autograd
 
