@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tools.bench_toy_mgie [--json artifacts/bench_toy_mgie.json]
                                             [--every 250] [--eval 200] [--steps N] [--edit-only]
+                                            [--out PATH]
 
 1. **Time to the bar.** Trains ``DEFAULT_CONFIG`` from ``PRETRAINED_SEED`` exactly as
    ``make train`` does (``PRETRAINED_STEPS`` steps, the same learning-rate schedule); every
@@ -9,7 +10,10 @@
    (``make_dataset(n, toy_mgie.VALIDATION_SEED, "heldout")``, with ``edit``'s defaults: 20 DDIM
    steps, s_V = 1.5, s_X = 7.5 inside ``GUIDANCE_INTERVAL``). The time to the bar is the training time (evaluation excluded) of the first
    checkpoint where at least 90% of edits succeed and at least 90% of expressive instructions
-   come out word for word. Steps per second are measured over the whole run.
+   come out word for word. Steps per second are measured over the whole run. The evaluations
+   do not change the training (their noise has its own seeds), so the trained weights are
+   ``make train``'s: ``--out`` saves them (float32, as ``make train``) and prints their SHA-256
+   to compare with the shipped file.
 2. **Time per edit.** The shipped weights (``load_pretrained``) edit one image with 20 DDIM
    steps and two-scale guidance (3 UNet passes per step, batched); median of ``--edits`` runs.
 
@@ -19,6 +23,7 @@ numpy's BLAS uses every core by default; set ``OPENBLAS_NUM_THREADS=1`` for one 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -32,7 +37,7 @@ EVAL_SEED = toy_mgie.VALIDATION_SEED
 BAR = 0.9
 
 
-def time_to_bar(steps: int, every: int, n_eval: int) -> dict:
+def time_to_bar(steps: int, every: int, n_eval: int, out=None) -> dict:
     """Train as ``make train`` does, measuring held-out quality every ``every`` steps."""
     held_out = toy_edits.make_dataset(n_eval, EVAL_SEED, "heldout")
     checkpoints = []
@@ -49,6 +54,9 @@ def time_to_bar(steps: int, every: int, n_eval: int) -> dict:
 
     model = toy_mgie.train(toy_mgie.DEFAULT_CONFIG, toy_mgie.PRETRAINED_SEED, steps=steps, progress=False,
                            callback=callback)
+    if out is not None:
+        path = toy_mgie.save(model, out)
+        print(f"wrote {path}, sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}")
     reached = next((c for c in checkpoints if c["success_rate"] >= BAR and c["expressive_rate"] >= BAR), None)
     return {"steps": steps, "training_seconds": model.history["seconds"][-1],
             "steps_per_second": steps / model.history["seconds"][-1],
@@ -81,6 +89,7 @@ def main(argv=None) -> int:
     parser.add_argument("--every", type=int, default=250, help="evaluate every this many steps")
     parser.add_argument("--eval", type=int, default=200, help="held-out examples per evaluation")
     parser.add_argument("--edits", type=int, default=10, help="timed edits")
+    parser.add_argument("--out", type=Path, help="save the trained weights here (float32, as make train)")
     parser.add_argument("--edit-only", action="store_true", help="time the edit only (no training)")
     args = parser.parse_args(argv)
     if min(args.steps, args.every, args.eval, args.edits) < 1:
@@ -91,7 +100,7 @@ def main(argv=None) -> int:
     report.update(time_per_edit(args.edits))
     print(f"edit of one image (20 DDIM steps, guidance): {report['edit_seconds_median'] * 1e3:.0f} ms median")
     if not args.edit_only:
-        report.update(time_to_bar(args.steps, args.every, args.eval))
+        report.update(time_to_bar(args.steps, args.every, args.eval, args.out))
         print(f"training: {report['steps_per_second']:.2f} steps/s; "
               + (f"bar reached at step {report['bar_reached_at_step']} after {report['seconds_to_bar']:.0f} s"
                  if report["seconds_to_bar"] is not None else "bar not reached"))
